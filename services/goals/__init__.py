@@ -1,0 +1,1 @@
+"""The goals service: organisation, steering documents, goals and indicators (politics' "what")."""

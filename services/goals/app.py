@@ -1,0 +1,34 @@
+"""Wiring of the goals service: the only place its parts are put together."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from services.goals.api import org_units_blueprint
+from services.goals.projections import own_projections
+from services.goals.seed import seed
+from shared.admin import event_store_blueprint
+from shared.config import Config
+from shared.http import create_service_app
+from shared.runtime import Runtime, ServiceDefinition
+
+DEFINITION = ServiceDefinition(
+    name="goals",
+    migrations_dir=Path(__file__).parent / "migrations",
+    own_projections=own_projections,
+    seed=seed,
+)
+
+
+def create_app(config: Config | None = None, runtime: Runtime | None = None) -> Flask:
+    runtime = runtime or Runtime(DEFINITION, config or Config.from_env("goals"))
+    app, api = create_service_app(
+        runtime,
+        title="styrkort goals",
+        description="Organisation, steering documents, goals and indicators (politics' what).",
+    )
+    api.register_blueprint(org_units_blueprint(runtime))
+    api.register_blueprint(event_store_blueprint(runtime))
+    return app

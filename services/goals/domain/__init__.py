@@ -1,0 +1,1 @@
+"""The goals domain: politics' "what". Pure Python, no Flask, no SQL."""

@@ -1,0 +1,9 @@
+"""Gunicorn entry point: `gunicorn services.goals.wsgi:app`."""
+
+from services.goals.app import create_app
+from shared.config import Config
+from shared.logs import configure_logging
+
+_config = Config.from_env("goals")
+configure_logging("goals", "web", _config.log_level)
+app = create_app(_config)

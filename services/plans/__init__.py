@@ -1,0 +1,1 @@
+"""The plans service: action plans, activities and the PDCA cycle (the organisation's "how")."""

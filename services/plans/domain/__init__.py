@@ -1,0 +1,1 @@
+"""The plans domain: pure Python, no Flask, no SQL."""

@@ -1,0 +1,1 @@
+"""The reports service (results, assessments, quality and annual reports): not built yet."""

@@ -1,0 +1,155 @@
+"""Routes every service has over its own event store: history, the event feed and export,
+and the administrator's verify / republish / rebuild (DESIGN.md §5).
+
+Paths name the service where they would otherwise collide at the gateway:
+`/api/v1/events/goals`, `/api/v1/admin/goals/verify`. History is by entity id, which names its
+stream type, so the gateway can route it too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Response, stream_with_context
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from shared import envelope
+from shared.errors import NotFound
+from shared.events import RecordedEvent
+from shared.http import require_role
+from shared.relay import Relay
+from shared.runtime import Runtime
+from shared.schemas import AsOfQuery, HistorySchema
+from shared.uow import rebuild_own_read_models
+
+DECISION_KEYS = ("decided_by", "decided_on", "minute_ref")
+
+
+class FeedQuery(Schema):
+    after = fields.Int(
+        load_default=0,
+        validate=validate.Range(min=0),
+        metadata={"description": "return events after this position"},
+    )
+    limit = fields.Int(load_default=500, validate=validate.Range(min=1, max=5000))
+
+
+class ExportQuery(Schema):
+    after = fields.Int(load_default=0, validate=validate.Range(min=0))
+
+
+class FeedSchema(Schema):
+    events = fields.List(fields.Dict(), metadata={"description": "CloudEvents 1.0 objects"})
+    next_after = fields.Int(metadata={"description": "pass as `after` for the next page"})
+    last_position = fields.Int()
+
+
+class RepublishSchema(Schema):
+    from_position = fields.Int(required=True, data_key="from", validate=validate.Range(min=1))
+
+
+def history_entry(event: RecordedEvent) -> dict[str, Any]:
+    decision = {k: event.data[k] for k in DECISION_KEYS if k in event.data} or None
+    return {
+        "position": event.position,
+        "version": event.version,
+        "event_id": event.event_id,
+        "event_type": event.event_type,
+        "recorded_at": event.recorded_at,
+        "actor": event.metadata.get("actor"),
+        "correlation_id": event.metadata.get("correlation_id"),
+        "causation_id": event.metadata.get("causation_id"),
+        "decision": decision,
+        "data": event.data,
+        "hash": event.hash,
+    }
+
+
+def event_store_blueprint(runtime: Runtime) -> Blueprint:
+    service = runtime.config.service
+    source = runtime.config.source
+    blp = Blueprint(
+        f"{service}-events",
+        __name__,
+        url_prefix="/api/v1",
+        description="History, event feed, export and administration of the store",
+    )
+
+    @blp.route("/history/<entity_id>")
+    class History(MethodView):
+        @blp.arguments(AsOfQuery, location="query")
+        @blp.response(200, HistorySchema)
+        def get(self, query: dict[str, Any], entity_id: str) -> dict[str, Any]:
+            """Every event of an entity, in order: who, what, when, on whose decision."""
+            with runtime.pool.connection() as conn:
+                events = runtime.store.read_stream(conn, entity_id, as_of=query.get("as_of"))
+            if not events:
+                raise NotFound(f"no entity {entity_id} in the {service} service")
+            return {
+                "entity_id": entity_id,
+                "stream_type": events[0].stream_type,
+                "events": [history_entry(e) for e in events],
+            }
+
+    @blp.route(f"/events/{service}")
+    class Feed(MethodView):
+        @blp.arguments(FeedQuery, location="query")
+        @blp.response(200, FeedSchema)
+        def get(self, query: dict[str, Any]) -> dict[str, Any]:
+            """The service's events after a position, as CloudEvents (incremental feed)."""
+            require_role("auditor", "reader")
+            with runtime.pool.connection() as conn:
+                events = runtime.store.read_all(conn, query["after"], query["limit"])
+                last = runtime.store.last_position(conn)
+            return {
+                "events": [envelope.to_cloudevent(e, source) for e in events],
+                "next_after": events[-1].position if events else query["after"],
+                "last_position": last,
+            }
+
+    @blp.route(f"/export/{service}/events.jsonl")
+    class Export(MethodView):
+        @blp.arguments(ExportQuery, location="query")
+        @blp.response(200, content_type="application/x-ndjson")
+        def get(self, query: dict[str, Any]) -> Response:
+            """Every event after a position as JSON Lines of CloudEvents (for the warehouse)."""
+            require_role("auditor")
+
+            def lines() -> Iterator[bytes]:
+                with runtime.pool.connection() as conn:
+                    for event in runtime.store.iterate_all(conn, query["after"]):
+                        yield envelope.encode(envelope.to_cloudevent(event, source)) + b"\n"
+
+            return Response(stream_with_context(lines()), mimetype="application/x-ndjson")
+
+    @blp.route(f"/admin/{service}/verify")
+    class Verify(MethodView):
+        def get(self) -> dict[str, Any]:
+            """Recompute the hash chain; name the first broken position."""
+            require_role("auditor")
+            with runtime.pool.connection() as conn:
+                report = runtime.store.verify(conn)
+            return {"service": service, "ok": report.ok, **report.__dict__}
+
+    @blp.route(f"/admin/{service}/republish")
+    class Republish(MethodView):
+        @blp.arguments(RepublishSchema)
+        def post(self, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
+            """Make the relay re-send this service's events from a position."""
+            require_role("admin")
+            with runtime.pool.connection() as conn:
+                Relay(runtime.config, runtime.store).reset_checkpoint(conn, body["from_position"])
+            return {"service": service, "republishing_from": body["from_position"]}, 202
+
+    @blp.route(f"/admin/{service}/rebuild")
+    class Rebuild(MethodView):
+        def post(self) -> dict[str, Any]:
+            """Drop and refill the service's own read models from its events."""
+            require_role("admin")
+            count = rebuild_own_read_models(runtime.pool, runtime.store, runtime.projections)
+            return {"service": service, "events_applied": count}
+
+    return blp

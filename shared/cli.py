@@ -1,0 +1,120 @@
+"""The command line every service shares: `python -m services.<name> <command>`.
+
+migrate                 apply the SQL migrations (idempotent)
+relay                   run the outbox relay to Kafka until SIGTERM/SIGINT
+consumer                run the consumer of other services' topics until SIGTERM/SIGINT
+rebuild [--own|--consumed]  drop and refill read models from events
+republish --from N      re-send this service's events from position N to Kafka
+verify                  recompute the hash chain; exit 1 naming the first broken position
+seed                    load the demo data (idempotent)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+from shared.config import Config, ConfigError
+from shared.consumer import Consumer, rebuild_consumer_read_models
+from shared.logs import configure_logging
+from shared.migrate import migrate
+from shared.relay import Relay
+from shared.runtime import Runtime, ServiceDefinition
+from shared.uow import rebuild_own_read_models
+
+log = logging.getLogger(__name__)
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+
+    def _handler(signum: int, _frame: object) -> None:
+        log.info("received %s; stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _handler)
+    signal.signal(signal.SIGINT, _handler)
+    return stop
+
+
+def build_parser(definition: ServiceDefinition) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=f"python -m services.{definition.name}",
+        description=f"styrkort {definition.name} service",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="command")
+    commands.add_parser("migrate", help="apply the SQL migrations (idempotent)")
+    if definition.name != "gateway":
+        commands.add_parser("relay", help="run the outbox relay to Kafka")
+    if definition.consumed():
+        commands.add_parser("consumer", help="run the consumer of other services' topics")
+    rebuild = commands.add_parser("rebuild", help="drop and refill read models from events")
+    which = rebuild.add_mutually_exclusive_group()
+    which.add_argument("--own", action="store_true", help="only the service's own read models")
+    which.add_argument("--consumed", action="store_true", help="only those fed by other topics")
+    republish = commands.add_parser("republish", help="re-send events to Kafka from a position")
+    republish.add_argument("--from", dest="from_position", type=int, required=True, metavar="N")
+    commands.add_parser("verify", help="check the hash chain of the event store")
+    if definition.seed is not None:
+        commands.add_parser("seed", help="load the demo data (idempotent)")
+    return parser
+
+
+def main(definition: ServiceDefinition, argv: Sequence[str] | None = None) -> int:
+    args = build_parser(definition).parse_args(argv)
+    try:
+        config = Config.from_env(definition.name)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(definition.name, args.command, config.log_level)
+
+    if args.command == "migrate":
+        applied = migrate(config.database_url, definition.migrations())
+        print(
+            f"{definition.name}: {len(applied)} migration(s) applied"
+            + "".join(f"\n  {name}" for name in applied)
+        )
+        return 0
+
+    runtime = Runtime(definition, config, pool_size=4)
+    try:
+        return _run(args, definition, runtime)
+    finally:
+        runtime.close()
+
+
+def _run(args: argparse.Namespace, definition: ServiceDefinition, runtime: Runtime) -> int:
+    config = runtime.config
+    if args.command == "relay":
+        Relay(config, runtime.store).run(_stop_on_signals())
+    elif args.command == "consumer":
+        Consumer(config, runtime.pool, runtime.applier).run(_stop_on_signals())
+    elif args.command == "rebuild":
+        if not args.consumed:
+            count = rebuild_own_read_models(runtime.pool, runtime.store, runtime.projections)
+            print(f"{definition.name}: own read models rebuilt from {count} events")
+        if not args.own and runtime.applier.projections:
+            outcome = rebuild_consumer_read_models(config, runtime.pool, runtime.applier)
+            print(f"{definition.name}: consumed read models rebuilt: {outcome}")
+    elif args.command == "republish":
+        if args.from_position < 1:
+            print("error: --from must be a position of 1 or more", file=sys.stderr)
+            return 2
+        with runtime.pool.connection() as conn:
+            Relay(config, runtime.store).reset_checkpoint(conn, args.from_position)
+        print(f"{definition.name}: the relay re-sends events from position {args.from_position}")
+    elif args.command == "verify":
+        with runtime.pool.connection() as conn:
+            report = runtime.store.verify(conn)
+        print(json.dumps({"service": definition.name, "ok": report.ok, **report.__dict__}))
+        return 0 if report.ok else 1
+    elif args.command == "seed":
+        assert definition.seed is not None
+        print(definition.seed(runtime))
+    return 0

@@ -1,0 +1,82 @@
+"""Configuration of a service process, read from the environment only (no secrets in files)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+SERVICES = ("goals", "plans", "reports", "gateway")
+DEFAULT_PORTS = {"gateway": 8080, "goals": 8081, "plans": 8082, "reports": 8083}
+
+
+class ConfigError(RuntimeError):
+    """A required setting is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """What one service process needs to run.
+
+    Environment variables (all services):
+      DATABASE_URL               the service's own PostgreSQL database (required)
+      KAFKA_BOOTSTRAP_SERVERS    host:port[,host:port] of the Kafka-compatible cluster
+      KAFKA_TOPIC_PREFIX         prepended to every topic name (default empty)
+      KAFKA_TOPIC_PARTITIONS     partitions of a topic the relay creates (default 6)
+      STYRKORT_INTERNAL_SECRET   HMAC secret of gateway and services (required for web)
+      KAFKA_MAX_POLL_INTERVAL_MS consumer rebalance timeout (default 10000)
+      RELAY_BATCH_SIZE           events per produce-and-checkpoint round (default 1000)
+      LOG_LEVEL                  DEBUG, INFO (default), WARNING, ...
+    """
+
+    service: str
+    database_url: str
+    kafka_bootstrap_servers: str = "127.0.0.1:19092"
+    topic_prefix: str = ""
+    topic_partitions: int = 6
+    internal_secret: str = ""
+    log_level: str = "INFO"
+    # How old a signed identity header may be before a service refuses the request.
+    max_signature_age_seconds: int = 300
+    # Tansu forms a consumer group only after this long (DESIGN.md §8): seconds, not minutes.
+    kafka_max_poll_interval_ms: int = 10_000
+    relay_batch_size: int = 1000
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def source(self) -> str:
+        """The CloudEvents `source` of this service's events."""
+        return f"/styrkort/{self.service}"
+
+    def topic(self, service: str | None = None) -> str:
+        """The topic of a service's events: `goals.events`, with the configured prefix."""
+        return f"{self.topic_prefix}{service or self.service}.events"
+
+    @classmethod
+    def from_env(cls, service: str, env: Mapping[str, str] | None = None) -> Config:
+        env = os.environ if env is None else env
+        if service not in SERVICES:
+            raise ConfigError(f"unknown service {service!r}; expected one of {', '.join(SERVICES)}")
+        database_url = env.get("DATABASE_URL", "")
+        if not database_url:
+            raise ConfigError("DATABASE_URL is not set: the service's own PostgreSQL database")
+        partitions = _positive_int(env, "KAFKA_TOPIC_PARTITIONS", 6)
+        poll_interval = _positive_int(env, "KAFKA_MAX_POLL_INTERVAL_MS", 10_000)
+        return cls(
+            service=service,
+            database_url=database_url,
+            kafka_bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092"),
+            topic_prefix=env.get("KAFKA_TOPIC_PREFIX", ""),
+            topic_partitions=partitions,
+            kafka_max_poll_interval_ms=poll_interval,
+            relay_batch_size=_positive_int(env, "RELAY_BATCH_SIZE", 1000),
+            internal_secret=env.get("STYRKORT_INTERNAL_SECRET", ""),
+            log_level=env.get("LOG_LEVEL", "INFO").upper(),
+        )
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, str(default))
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"{name} must be a positive integer, not {raw!r}")
+    return int(raw)

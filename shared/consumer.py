@@ -1,0 +1,277 @@
+"""Consumers of other services' topics (DESIGN.md §4).
+
+A consumer applies events to its read models and records what it applied, per foreign stream,
+in the same database transaction. It is idempotent by (source, stream_id, streamversion): an
+event at or below the recorded version is skipped, so re-delivery and republishing never count
+twice. A version gap (an event whose predecessors never arrived) is recorded in
+`consumer_gaps` and logged, and the event is not applied; the stream resumes once the missing
+events arrive (e.g. after `republish`). Kafka offsets are committed after the database commit,
+so a crash re-delivers, never loses.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from kafka import KafkaConsumer, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
+from kafka.errors import CommitFailedError, KafkaError
+from psycopg_pool import ConnectionPool
+
+from shared import envelope
+from shared.config import Config
+from shared.kafka import offsets_client, partitions_of
+from shared.uow import Projection, clear_tables
+
+log = logging.getLogger(__name__)
+
+#: Transaction-scoped advisory lock: a live consumer's batch and a rebuild never interleave.
+CONSUMER_LOCK = 7_151_000_004
+
+
+@dataclass(frozen=True)
+class Outcome:
+    applied: int = 0
+    skipped: int = 0
+    gaps: int = 0
+    rejected: int = 0
+
+    def __add__(self, other: Outcome) -> Outcome:
+        return Outcome(
+            self.applied + other.applied,
+            self.skipped + other.skipped,
+            self.gaps + other.gaps,
+            self.rejected + other.rejected,
+        )
+
+
+class EventApplier:
+    """Applies received events to the projections that follow their source service."""
+
+    def __init__(self, projections: Mapping[str, Sequence[Projection]]) -> None:
+        #: service name ("goals") -> projections fed by that service's topic
+        self.projections = projections
+
+    @property
+    def all_projections(self) -> list[Projection]:
+        return [p for group in self.projections.values() for p in group]
+
+    def apply_records(
+        self, conn: psycopg.Connection[Any], records: Iterable[ConsumerRecord]
+    ) -> Outcome:
+        """Apply a batch of Kafka records inside the caller's transaction."""
+        outcome = Outcome()
+        for record in records:
+            try:
+                received = envelope.from_cloudevent(envelope.decode(record.value))
+            except envelope.InvalidEnvelope as exc:
+                log.error(
+                    "rejected message %s[%d]@%d: %s",
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                    exc,
+                )
+                outcome += Outcome(rejected=1)
+                continue
+            outcome += self.apply(conn, received)
+        return outcome
+
+    def apply(self, conn: psycopg.Connection[Any], received: envelope.ReceivedEvent) -> Outcome:
+        event = received.event
+        row = conn.execute(
+            "SELECT version FROM consumed_streams WHERE source = %s AND stream_id = %s FOR UPDATE",
+            [received.source, event.stream_id],
+        ).fetchone()
+        applied_version = int(row[0]) if row else 0
+        if event.version <= applied_version:
+            return Outcome(skipped=1)
+        if event.version > applied_version + 1:
+            self._report_gap(conn, received, applied_version + 1)
+            return Outcome(gaps=1)
+        for projection in self.projections.get(received.service, ()):
+            projection.apply(conn, event)
+        conn.execute(
+            """INSERT INTO consumed_streams (source, stream_id, version, position)
+               VALUES (%s, %s, %s, %s)
+               ON CONFLICT (source, stream_id) DO UPDATE
+                 SET version = excluded.version, position = excluded.position,
+                     applied_at = now()""",
+            [received.source, event.stream_id, event.version, event.position],
+        )
+        conn.execute(
+            """UPDATE consumer_gaps SET resolved_at = now()
+                WHERE source = %s AND stream_id = %s AND resolved_at IS NULL
+                  AND received_version <= %s""",
+            [received.source, event.stream_id, event.version + 1],
+        )
+        return Outcome(applied=1)
+
+    def _report_gap(
+        self, conn: psycopg.Connection[Any], received: envelope.ReceivedEvent, expected: int
+    ) -> None:
+        event = received.event
+        log.error(
+            "version gap in %s stream %s: expected version %d, received %d (position %d); "
+            "not applied — republish from an earlier position to fill it",
+            received.source,
+            event.stream_id,
+            expected,
+            event.version,
+            event.position,
+        )
+        conn.execute(
+            """INSERT INTO consumer_gaps
+                 (source, stream_id, expected_version, received_version, position, event_id)
+               SELECT %s, %s, %s, %s, %s, %s
+                WHERE NOT EXISTS (SELECT 1 FROM consumer_gaps
+                                   WHERE source = %s AND stream_id = %s AND received_version = %s
+                                     AND resolved_at IS NULL)""",
+            [
+                received.source,
+                event.stream_id,
+                expected,
+                event.version,
+                event.position,
+                event.event_id,
+                received.source,
+                event.stream_id,
+                event.version,
+            ],
+        )
+
+
+def make_consumer(config: Config, topics: Sequence[str]) -> KafkaConsumer:
+    return KafkaConsumer(
+        *topics,
+        bootstrap_servers=config.kafka_bootstrap_servers.split(","),
+        group_id=f"{config.service}-consumer",
+        client_id=f"{config.service}-consumer",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        # Tansu forms a group only after the rebalance timeout (DESIGN.md §8): keep it short,
+        # and a batch small enough to finish well within it.
+        max_poll_interval_ms=config.kafka_max_poll_interval_ms,
+        max_poll_records=500,
+        session_timeout_ms=10_000,
+        heartbeat_interval_ms=1_000,
+        request_timeout_ms=max(config.kafka_max_poll_interval_ms + 5_000, 30_000),
+    )
+
+
+class Consumer:
+    """The consumer process of one service: `run(stop)` until `stop` is set."""
+
+    def __init__(self, config: Config, pool: ConnectionPool[Any], applier: EventApplier) -> None:
+        self.config = config
+        self.pool = pool
+        self.applier = applier
+        self.topics = [config.topic(service) for service in applier.projections]
+        self.total = Outcome()
+
+    def process(self, records: Sequence[ConsumerRecord]) -> Outcome:
+        with self.pool.connection() as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", [CONSUMER_LOCK])
+            outcome = self.applier.apply_records(conn, records)
+        self.total += outcome
+        return outcome
+
+    def run(self, stop: threading.Event) -> None:
+        backoff = 0.5
+        while not stop.is_set():
+            try:
+                consumer = make_consumer(self.config, self.topics)
+            except KafkaError as exc:
+                log.warning("consumer: broker unavailable (%s); retrying", type(exc).__name__)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 10.0)
+                continue
+            log.info("consumer %s: following %s", self.config.service, ", ".join(self.topics))
+            try:
+                self._poll_loop(consumer, stop)
+            finally:
+                consumer.close(autocommit=False)
+        log.info("consumer %s: stopped (%s)", self.config.service, self.total)
+
+    def _poll_loop(self, consumer: KafkaConsumer, stop: threading.Event) -> None:
+        backoff = 0.5
+        while not stop.is_set():
+            batches = consumer.poll(timeout_ms=500)
+            records = [r for batch in batches.values() for r in batch]
+            if not records:
+                continue
+            try:
+                outcome = self.process(records)
+            except Exception:
+                # A failing projection is a bug or an outage of our database: apply nothing of
+                # the batch, go back to its start, and try again; never skip it.
+                log.exception("consumer: batch failed; retrying in %.1f s", backoff)
+                for tp, batch in batches.items():
+                    consumer.seek(tp, batch[0].offset)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 30.0)
+                continue
+            backoff = 0.5
+            if outcome.applied or outcome.gaps:
+                log.info("consumer: %s", outcome)
+            try:
+                consumer.commit()
+            except (CommitFailedError, KafkaError) as exc:
+                # Harmless: the database knows what was applied; re-delivery is skipped.
+                log.warning("consumer: offset commit failed (%s)", type(exc).__name__)
+
+
+def rebuild_consumer_read_models(
+    config: Config, pool: ConnectionPool[Any], applier: EventApplier, timeout: float = 300.0
+) -> Outcome:
+    """Drop the read models fed by other services and refill them from their topics.
+
+    Reads every topic from the beginning to the end offsets seen at the start, in one
+    transaction that holds the consumer lock: the live consumer waits, readers see the old
+    read models until the commit.
+    """
+    sources = [f"/styrkort/{service}" for service in applier.projections]
+    outcome = Outcome()
+    with pool.connection() as conn, conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", [CONSUMER_LOCK])
+        clear_tables(conn, applier.all_projections)
+        conn.execute("DELETE FROM consumed_streams WHERE source = ANY(%s)", [sources])
+        conn.execute("DELETE FROM consumer_gaps WHERE source = ANY(%s)", [sources])
+        for records in read_topics_to_end(
+            config, [config.topic(s) for s in applier.projections], timeout
+        ):
+            outcome += applier.apply_records(conn, records)
+    log.info("rebuild of consumer read models: %s", outcome)
+    return outcome
+
+
+def read_topics_to_end(
+    config: Config, topics: Sequence[str], timeout: float = 300.0
+) -> Iterable[list[ConsumerRecord]]:
+    """Every record of the topics, from the beginning to the end offsets seen at the start."""
+    with offsets_client(config) as consumer:
+        partitions: list[TopicPartition] = []
+        for topic in topics:
+            partitions += partitions_of(consumer, topic)
+        if not partitions:
+            return
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        end = consumer.end_offsets(partitions)
+        deadline = time.monotonic() + timeout
+        pending = {tp for tp in partitions if end[tp] > 0}
+        while pending:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"reading {', '.join(topics)} to the end took over {timeout} s")
+            batches = consumer.poll(timeout_ms=500, max_records=2000)
+            for tp, batch in batches.items():
+                yield [r for r in batch if r.offset < end[tp]]
+            for tp in list(pending):
+                if consumer.position(tp) >= end[tp]:
+                    pending.discard(tp)

@@ -1,0 +1,147 @@
+"""The CloudEvents 1.0 envelope of an event on the wire: Kafka values, HTTP feeds, exports.
+
+One function pair converts: `to_cloudevent` / `from_cloudevent`; `encode` / `decode` turn the
+envelope into UTF-8 JSON bytes and back. Extension attributes (lower-case, as CloudEvents
+requires) carry the event's place in its stream and the service's log, who caused it, and the
+hash chain, so a data warehouse can verify what it loads.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from shared.events import RecordedEvent, format_time, split_type
+
+SPEC_VERSION = "1.0"
+TYPE_PREFIX = "styrkort."
+
+# metadata key in the store -> CloudEvents extension attribute
+_METADATA_ATTRIBUTES = {
+    "actor": "actor",
+    "correlation_id": "correlationid",
+    "causation_id": "causationid",
+    "request_id": "requestid",
+}
+_REQUIRED = ("specversion", "id", "source", "type", "subject", "time", "data")
+_REQUIRED_EXTENSIONS = ("position", "streamtype", "streamversion")
+
+
+class InvalidEnvelope(ValueError):
+    """A message that is not a styrkort CloudEvent; says which attribute is wrong."""
+
+
+@dataclass(frozen=True)
+class ReceivedEvent:
+    """An event read off the wire: which service it came from, and the event."""
+
+    source: str
+    event: RecordedEvent
+
+    @property
+    def service(self) -> str:
+        return self.source.rsplit("/", 1)[-1]
+
+
+def to_cloudevent(event: RecordedEvent, source: str) -> dict[str, Any]:
+    """The envelope of one recorded event of the service whose `source` is `/styrkort/<name>`."""
+    service = source.rsplit("/", 1)[-1]
+    envelope: dict[str, Any] = {
+        "specversion": SPEC_VERSION,
+        "id": str(event.event_id),
+        "source": source,
+        "type": f"{TYPE_PREFIX}{service}.{event.event_type}",
+        "subject": event.stream_id,
+        "time": format_time(event.recorded_at),
+        "datacontenttype": "application/json",
+        "position": event.position,
+        "streamtype": event.stream_type,
+        "streamversion": event.version,
+    }
+    for key, attribute in _METADATA_ATTRIBUTES.items():
+        if event.metadata.get(key) is not None:
+            envelope[attribute] = event.metadata[key]
+    envelope["prevhash"] = event.prev_hash
+    envelope["hash"] = event.hash
+    envelope["data"] = event.data
+    return envelope
+
+
+def from_cloudevent(envelope: Mapping[str, Any]) -> ReceivedEvent:
+    """The event inside an envelope, or InvalidEnvelope naming what is wrong."""
+    if not isinstance(envelope, Mapping):
+        raise InvalidEnvelope("a CloudEvent must be a JSON object")
+    for name in (*_REQUIRED, *_REQUIRED_EXTENSIONS):
+        if name not in envelope:
+            raise InvalidEnvelope(f"attribute '{name}' is missing")
+    if envelope["specversion"] != SPEC_VERSION:
+        raise InvalidEnvelope(f"specversion must be '1.0', not {envelope['specversion']!r}")
+    source = _text(envelope, "source")
+    service = source.rsplit("/", 1)[-1]
+    prefix = f"{TYPE_PREFIX}{service}."
+    type_ = _text(envelope, "type")
+    if not type_.startswith(prefix):
+        raise InvalidEnvelope(f"type {type_!r} does not start with {prefix!r} (from source)")
+    event_type = type_[len(prefix) :]
+    try:
+        split_type(event_type)
+        event_id = uuid.UUID(_text(envelope, "id"))
+        recorded_at = datetime.fromisoformat(_text(envelope, "time"))
+    except ValueError as exc:
+        raise InvalidEnvelope(str(exc)) from exc
+    if recorded_at.tzinfo is None:
+        raise InvalidEnvelope("attribute 'time' must carry a time zone")
+    if not isinstance(envelope["data"], Mapping):
+        raise InvalidEnvelope("attribute 'data' must be a JSON object")
+    metadata = {
+        key: envelope[attribute]
+        for key, attribute in _METADATA_ATTRIBUTES.items()
+        if envelope.get(attribute) is not None
+    }
+    event = RecordedEvent(
+        position=_positive(envelope, "position"),
+        stream_id=_text(envelope, "subject"),
+        stream_type=_text(envelope, "streamtype"),
+        version=_positive(envelope, "streamversion"),
+        event_id=event_id,
+        event_type=event_type,
+        data=dict(envelope["data"]),
+        metadata=metadata,
+        recorded_at=recorded_at,
+        prev_hash=str(envelope.get("prevhash", "")),
+        hash=str(envelope.get("hash", "")),
+    )
+    return ReceivedEvent(source=source, event=event)
+
+
+def encode(envelope: Mapping[str, Any]) -> bytes:
+    """Compact UTF-8 JSON (å, ä, ö as themselves, not escaped)."""
+    return json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def decode(payload: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidEnvelope(f"not UTF-8 JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise InvalidEnvelope("a CloudEvent must be a JSON object")
+    return value
+
+
+def _text(envelope: Mapping[str, Any], name: str) -> str:
+    value = envelope[name]
+    if not isinstance(value, str) or not value:
+        raise InvalidEnvelope(f"attribute '{name}' must be a non-empty string")
+    return value
+
+
+def _positive(envelope: Mapping[str, Any], name: str) -> int:
+    value = envelope[name]
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise InvalidEnvelope(f"attribute '{name}' must be a positive integer")
+    return value

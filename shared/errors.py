@@ -1,0 +1,49 @@
+"""Error classes every layer may raise; shared.http maps each to one Problem+JSON answer.
+
+Pure Python: domain code raises these without knowing about HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+
+class StyrkortError(Exception):
+    """Base of the errors that are the caller's to fix (never a 500)."""
+
+    title = "Request refused"
+
+    def __init__(self, detail: str, fields: Mapping[str, Sequence[str]] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.fields = dict(fields or {})
+
+
+class NotFound(StyrkortError):
+    """No such entity (HTTP 404)."""
+
+    title = "Not found"
+
+
+class RuleViolation(StyrkortError):
+    """The command breaks a business rule or a state transition (HTTP 409)."""
+
+    title = "Business rule violated"
+
+
+class InvalidInput(StyrkortError):
+    """Well-formed input whose values are not acceptable, e.g. a date out of period (HTTP 422)."""
+
+    title = "Invalid input"
+
+
+class Forbidden(StyrkortError):
+    """The caller's role or unit scope does not allow this (HTTP 403)."""
+
+    title = "Forbidden"
+
+
+class Unauthenticated(StyrkortError):
+    """No valid signed identity (HTTP 401)."""
+
+    title = "Not authenticated"

@@ -1,0 +1,190 @@
+"""Events as values: what a command produces, what the store records, and how it is hashed.
+
+An event type carries its schema version in its name: `GoalAdopted.v1`. When a shape changes,
+the owning service adds `GoalAdopted.v2` and an upcaster from v1; stored events are never
+rewritten (DESIGN.md §2).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+GENESIS_HASH = "0" * 64
+
+JsonValue = Any  # None | bool | int | float | str | list[JsonValue] | dict[str, JsonValue]
+
+
+class InvalidEventData(ValueError):
+    """Event data that cannot be stored faithfully as JSON (and so could not be verified)."""
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """Who caused an event and in which conversation: recorded with every event."""
+
+    actor: str
+    correlation_id: str
+    causation_id: str | None = None
+    request_id: str | None = None
+
+    def as_dict(self) -> dict[str, str]:
+        values = {
+            "actor": self.actor,
+            "correlation_id": self.correlation_id,
+            "causation_id": self.causation_id,
+            "request_id": self.request_id,
+        }
+        return {key: value for key, value in values.items() if value is not None}
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event a command decided on, not yet recorded. `type` is e.g. `OrgUnitCreated.v1`."""
+
+    type: str
+    data: Mapping[str, JsonValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    """An event as the store holds it, with its place in the stream and in the service's log."""
+
+    position: int
+    stream_id: str
+    stream_type: str
+    version: int
+    event_id: UUID
+    event_type: str
+    data: Mapping[str, JsonValue]
+    metadata: Mapping[str, JsonValue]
+    recorded_at: datetime
+    prev_hash: str
+    hash: str
+
+    @property
+    def name(self) -> str:
+        """The event type without its schema version: `GoalAdopted`."""
+        return split_type(self.event_type)[0]
+
+    @property
+    def schema_version(self) -> int:
+        return split_type(self.event_type)[1]
+
+    @property
+    def actor(self) -> str | None:
+        actor = self.metadata.get("actor")
+        return str(actor) if actor is not None else None
+
+
+def split_type(event_type: str) -> tuple[str, int]:
+    """`GoalAdopted.v2` -> ("GoalAdopted", 2)."""
+    name, _, version = event_type.rpartition(".v")
+    if not name or not version.isdigit():
+        raise ValueError(f"event type {event_type!r} must end in a version such as '.v1'")
+    return name, int(version)
+
+
+# -- canonical form and the hash chain ------------------------------------------------------
+
+
+def normalise_json(value: JsonValue, path: str = "data") -> JsonValue:
+    """The JSON value as PostgreSQL's jsonb will give it back, or InvalidEventData.
+
+    jsonb keeps numbers as `numeric`: 1e16 comes back as the integer 10000000000000000 and
+    -0.0 as 0.0. Normalising before hashing makes the hash of what we wrote equal the hash of
+    what we read, so `verify` never reports a false break.
+    """
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidEventData(f"{path}: {value} is not a finite number")
+        if value == 0:
+            return 0.0
+        if value.is_integer() and abs(value) >= 1e16:
+            return int(value)
+        return value
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise InvalidEventData(f"{path}: text must not contain the NUL character")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InvalidEventData(f"{path}: text is not valid Unicode ({exc.reason})") from exc
+        return value
+    if isinstance(value, list | tuple):
+        return [normalise_json(item, f"{path}[{i}]") for i, item in enumerate(value)]
+    if isinstance(value, Mapping):
+        result = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise InvalidEventData(f"{path}: keys must be text, not {type(key).__name__}")
+            result[normalise_json(key, path)] = normalise_json(item, f"{path}.{key}")
+        return result
+    raise InvalidEventData(f"{path}: {type(value).__name__} is not a JSON value")
+
+
+def canonical_json(value: JsonValue) -> bytes:
+    """Sorted keys, no whitespace, UTF-8: one byte string per JSON value."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def format_time(moment: datetime) -> str:
+    """RFC 3339 in UTC with microseconds: `2026-03-14T09:12:00.123456Z`."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def event_hash(prev_hash: str, event: RecordedEvent) -> str:
+    """sha256(prev_hash ‖ canonical JSON of the event), hex."""
+    body = {
+        "position": event.position,
+        "stream_id": event.stream_id,
+        "stream_type": event.stream_type,
+        "version": event.version,
+        "event_id": str(event.event_id),
+        "event_type": event.event_type,
+        "data": event.data,
+        "metadata": event.metadata,
+        "recorded_at": format_time(event.recorded_at),
+    }
+    return hashlib.sha256(bytes.fromhex(prev_hash) + canonical_json(body)).hexdigest()
+
+
+# -- upcasting --------------------------------------------------------------------------------
+
+Upcast = Callable[[Mapping[str, JsonValue]], Mapping[str, JsonValue]]
+
+
+class Upcasters:
+    """Turns stored events of old schema versions into the current shape, on read."""
+
+    def __init__(self) -> None:
+        self._steps: dict[str, tuple[str, Upcast]] = {}
+
+    def register(self, from_type: str, to_type: str, upcast: Upcast) -> None:
+        _, version_from = split_type(from_type)
+        _, version_to = split_type(to_type)
+        if version_to <= version_from:
+            raise ValueError(f"an upcaster must raise the version: {from_type} -> {to_type}")
+        if from_type in self._steps:
+            raise ValueError(f"{from_type} already has an upcaster")
+        self._steps[from_type] = (to_type, upcast)
+
+    def upcast(self, event: RecordedEvent) -> RecordedEvent:
+        seen = set()
+        while event.event_type in self._steps:
+            if event.event_type in seen:  # pragma: no cover - register() forbids cycles
+                raise RuntimeError(f"upcaster cycle at {event.event_type}")
+            seen.add(event.event_type)
+            to_type, upcast = self._steps[event.event_type]
+            event = replace(event, event_type=to_type, data=upcast(event.data))
+        return event

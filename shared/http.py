@@ -1,0 +1,362 @@
+"""HTTP conventions shared by every service (DESIGN.md §6).
+
+- errors are `application/problem+json` (RFC 9457), mapped from exception classes in one place;
+- every request but health, metrics and the OpenAPI document carries a signed identity;
+- `ETag` is the stream version, `If-Match` makes an edit conditional (412 when stale);
+- a POST with `Idempotency-Key` is applied once: a retry gets the first answer back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from flask import Flask, Response, g, request
+from flask_smorest import Api
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
+from werkzeug.exceptions import HTTPException
+
+from shared import identity as identity_mod
+from shared.config import Config
+from shared.errors import (
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RuleViolation,
+    StyrkortError,
+    Unauthenticated,
+)
+from shared.events import InvalidEventData, Metadata
+from shared.logs import correlation_id
+from shared.runtime import Runtime
+from shared.store import ConcurrencyError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+API_PREFIX = "/api/v1"
+OPEN_PATHS = ("/healthz", "/readyz", "/metrics", f"{API_PREFIX}/openapi.json")
+_STATUS = {
+    NotFound: 404,
+    RuleViolation: 409,
+    InvalidInput: 422,
+    Forbidden: 403,
+    Unauthenticated: 401,
+}
+#: An Idempotency-Key whose first request has not finished after this long may be retried.
+IDEMPOTENCY_LEASE_SECONDS = 60
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    fields: Mapping[str, Sequence[str]] | None = None,
+    **extra: Any,
+) -> Response:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.path,
+    }
+    if fields:
+        body["errors"] = {name: list(messages) for name, messages in fields.items()}
+    body.update(extra)
+    response = Response(json.dumps(body, ensure_ascii=False), status=status)
+    response.content_type = PROBLEM_JSON
+    return response
+
+
+def _flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """webargs' {"json": {"goal": {"title": ["..."]}}} -> {"goal.title": ["..."]}."""
+    fields: dict[str, list[str]] = {}
+    if isinstance(messages, Mapping):
+        for key, value in messages.items():
+            if not prefix and key in ("json", "query", "headers", "form", "view_args"):
+                name = "" if key == "json" else key
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
+            if isinstance(value, Mapping):
+                fields.update(_flatten_messages(value, name))
+            else:
+                items = value if isinstance(value, list) else [value]
+                fields[name or "body"] = [str(v) for v in items]
+    return fields
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(StyrkortError)
+    def _domain_error(exc: StyrkortError) -> Response:
+        status = next(code for cls, code in _STATUS.items() if isinstance(exc, cls))
+        return problem(status, exc.title, exc.detail, exc.fields)
+
+    @app.errorhandler(ConcurrencyError)
+    def _conflict(exc: ConcurrencyError) -> Response:
+        if request.headers.get("If-Match"):
+            return problem(
+                412,
+                "Precondition failed",
+                f"the entity changed: it is at version {exc.actual}, If-Match named "
+                f"{exc.expected}; read it again and retry",
+                current_version=exc.actual,
+            )
+        return problem(
+            409,
+            "Concurrent change",
+            f"the entity changed while the command ran (now version {exc.actual}); retry",
+            current_version=exc.actual,
+        )
+
+    @app.errorhandler(InvalidEventData)
+    def _bad_data(exc: InvalidEventData) -> Response:
+        return problem(422, "Invalid input", str(exc))
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response:
+        data = getattr(exc, "data", None) or {}
+        fields = _flatten_messages(data.get("messages", {}))
+        status = exc.code or 500
+        if status == 422:
+            detail = "the request does not match its schema: " + "; ".join(
+                f"{name}: {' '.join(msgs)}" for name, msgs in fields.items()
+            )
+            return problem(422, "Invalid input", detail, fields)
+        return problem(status, exc.name, exc.description or exc.name, fields)
+
+    @app.errorhandler(Exception)
+    def _bug(exc: Exception) -> Response:
+        log.exception("unhandled error")
+        return problem(
+            500,
+            "Internal error",
+            "this is a bug in styrkort; it was logged with the correlation id",
+            correlation_id=correlation_id.get(),
+        )
+
+
+# -- identity and request context --------------------------------------------------------------
+
+
+def install_request_context(app: Flask, config: Config) -> None:
+    @app.before_request
+    def _context() -> Response | None:
+        g.request_id = str(uuid.uuid4())
+        g.correlation_id = request.headers.get("X-Correlation-Id") or g.request_id
+        g.causation_id = request.headers.get("X-Causation-Id")
+        correlation_id.set(g.correlation_id)
+        g.started = time.perf_counter()
+        if request.path in OPEN_PATHS:
+            g.identity = None
+            return None
+        if not config.internal_secret:
+            raise Unauthenticated("STYRKORT_INTERNAL_SECRET is not configured on this service")
+        g.identity = identity_mod.verify(
+            config.internal_secret,
+            request.headers,
+            request.method,
+            request.full_path.rstrip("?"),
+            request.get_data(cache=True),
+            config.max_signature_age_seconds,
+        )
+        return None
+
+    @app.after_request
+    def _echo_ids(response: Response) -> Response:
+        if "correlation_id" in g:
+            response.headers["X-Correlation-Id"] = g.correlation_id
+        return response
+
+
+def current_identity() -> identity_mod.Identity:
+    ident = g.get("identity")
+    if ident is None:
+        raise Unauthenticated("no identity on this request")
+    return ident  # type: ignore[no-any-return]
+
+
+def command_metadata() -> Metadata:
+    """Who and which conversation: recorded in the metadata of every event of the command."""
+    return Metadata(
+        actor=current_identity().actor,
+        correlation_id=g.correlation_id,
+        causation_id=g.causation_id,
+        request_id=g.request_id,
+    )
+
+
+def require_role(*roles: str) -> identity_mod.Identity:
+    ident = current_identity()
+    if ident.role not in roles and ident.role != "admin":
+        raise Forbidden(f"role {ident.role!r} may not do this; it needs {' or '.join(roles)}")
+    return ident
+
+
+# -- ETag / If-Match ------------------------------------------------------------------------
+
+
+def etag_of(version: int) -> str:
+    return f'"{version}"'
+
+
+def if_match_version() -> int | None:
+    """The stream version named by If-Match, None without the header; 400 if malformed."""
+    raw = request.headers.get("If-Match")
+    if raw is None:
+        return None
+    value = raw.strip()
+    if value.startswith("W/"):
+        value = value[2:]
+    value = value.strip('"')
+    if not value.isdigit():
+        raise InvalidInput(
+            f'If-Match must be an ETag this API gave out, such as "3", not {raw!r}',
+            {"If-Match": ["not a version ETag"]},
+        )
+    return int(value)
+
+
+def with_etag(body: Any, version: int, status: int = 200) -> tuple[Any, int, dict[str, str]]:
+    return body, status, {"ETag": etag_of(version)}
+
+
+# -- Idempotency-Key ------------------------------------------------------------------------
+
+
+def install_idempotency(app: Flask, pool: ConnectionPool[Any]) -> None:
+    """Remember the answer to each POST with an Idempotency-Key, per actor, and replay it."""
+
+    @app.before_request
+    def _replay_or_claim() -> Response | None:
+        key = request.headers.get("Idempotency-Key")
+        if request.method != "POST" or not key or g.get("identity") is None:
+            return None
+        if len(key) > 200:
+            raise InvalidInput("Idempotency-Key is longer than 200 characters")
+        actor = g.identity.actor
+        body_hash = hashlib.sha256(
+            request.full_path.encode("utf-8") + b"\n" + request.get_data(cache=True)
+        ).hexdigest()
+        with pool.connection() as conn:
+            claimed = conn.execute(
+                """INSERT INTO idempotency_keys (key, actor, request_hash, status)
+                   VALUES (%s, %s, %s, 0)
+                   ON CONFLICT (actor, key) DO UPDATE SET created_at = now()
+                     WHERE idempotency_keys.status = 0
+                       AND idempotency_keys.created_at < now() - make_interval(secs => %s)
+                   RETURNING key""",
+                [key, actor, body_hash, IDEMPOTENCY_LEASE_SECONDS],
+            ).fetchone()
+            if claimed:
+                g.idempotency = (key, actor)
+                return None
+            row = conn.execute(
+                "SELECT request_hash, status, body, headers FROM idempotency_keys "
+                "WHERE actor = %s AND key = %s",
+                [actor, key],
+            ).fetchone()
+        assert row is not None
+        first_hash, status, body, headers = row
+        if first_hash != body_hash:
+            raise InvalidInput(
+                "this Idempotency-Key was used for a different request; use a new key",
+                {"Idempotency-Key": ["reused for a different request"]},
+            )
+        if status == 0:
+            raise RuleViolation("the first request with this Idempotency-Key is still running")
+        replay = Response(
+            json.dumps(body, ensure_ascii=False) if body is not None else "",
+            status=status,
+            headers={**headers, "Idempotent-Replayed": "true"},
+        )
+        return replay
+
+    @app.after_request
+    def _remember(response: Response) -> Response:
+        claim = g.pop("idempotency", None)
+        if claim is None:
+            return response
+        key, actor = claim
+        with pool.connection() as conn:
+            if response.status_code >= 500:
+                conn.execute(
+                    "DELETE FROM idempotency_keys WHERE actor = %s AND key = %s", [actor, key]
+                )
+            else:
+                body = response.get_json(silent=True)
+                kept = {
+                    name: response.headers[name]
+                    for name in ("Content-Type", "ETag", "Location")
+                    if name in response.headers
+                }
+                conn.execute(
+                    "UPDATE idempotency_keys SET status = %s, body = %s, headers = %s "
+                    "WHERE actor = %s AND key = %s",
+                    [response.status_code, Jsonb(body), Jsonb(kept), actor, key],
+                )
+        return response
+
+    @app.teardown_request
+    def _release(exc: BaseException | None) -> None:
+        claim = g.pop("idempotency", None)
+        if claim is not None:  # the request died before an answer: let a retry run it
+            with pool.connection() as conn:
+                conn.execute(
+                    "DELETE FROM idempotency_keys WHERE actor = %s AND key = %s AND status = 0",
+                    list(reversed(claim)),
+                )
+
+
+# -- the app ---------------------------------------------------------------------------------
+
+
+def create_service_app(runtime: Runtime, *, title: str, description: str) -> tuple[Flask, Api]:
+    """A Flask app with the shared conventions; the service registers its blueprints on `api`."""
+    from shared.metrics import install_metrics
+
+    config = runtime.config
+    app = Flask(f"styrkort.{config.service}")
+    app.config.update(
+        API_TITLE=title,
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX=API_PREFIX,
+        OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS={"info": {"description": description}},
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions["styrkort.runtime"] = runtime
+    api = Api(app)
+    register_error_handlers(app)
+    install_request_context(app, config)
+    install_idempotency(app, runtime.pool)
+    render_metrics = install_metrics(app, runtime)
+
+    @app.get("/healthz")
+    def healthz() -> tuple[dict[str, str], int]:
+        """Alive: the process answers."""
+        return {"status": "ok", "service": config.service}, 200
+
+    @app.get("/readyz")
+    def readyz() -> tuple[dict[str, Any], int]:
+        """Ready: the database answers."""
+        try:
+            with runtime.pool.connection(timeout=2) as conn:
+                last = runtime.store.last_position(conn)
+        except Exception as exc:
+            log.warning("not ready: %s", exc)
+            return {"status": "not ready", "reason": type(exc).__name__}, 503
+        return {"status": "ready", "service": config.service, "last_position": last}, 200
+
+    @app.get("/metrics")
+    def metrics_endpoint() -> Response:
+        return Response(render_metrics(), mimetype="text/plain; version=0.0.4")
+
+    return app, api

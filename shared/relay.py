@@ -1,0 +1,196 @@
+"""The outbox relay: hands a service's events to Kafka in position order (DESIGN.md §4).
+
+PostgreSQL is the source of truth; the relay reads events after its checkpoint, produces them
+with an idempotent producer (acks=all, key = stream id, so each stream stays in order in one
+partition) and advances the checkpoint only after the broker acknowledged the whole batch.
+A crash between produce and checkpoint re-sends a batch: consumers skip what they applied.
+If the broker is down, commands still succeed and the relay catches up when it is back.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+from kafka import KafkaProducer
+from kafka.errors import KafkaError
+
+from shared import envelope
+from shared.config import Config
+from shared.kafka import ensure_topic, topic_message_count
+from shared.store import NOTIFY_CHANNEL, EventStore
+
+log = logging.getLogger(__name__)
+
+#: Session-level advisory lock: one active relay per store; others stand by.
+RELAY_LOCK = 7_151_000_003
+
+
+def make_producer(config: Config) -> KafkaProducer:
+    return KafkaProducer(
+        bootstrap_servers=config.kafka_bootstrap_servers.split(","),
+        acks="all",
+        enable_idempotence=True,
+        max_in_flight_requests_per_connection=5,
+        linger_ms=5,
+        batch_size=512 * 1024,
+        compression_type=None,
+        request_timeout_ms=10_000,
+        delivery_timeout_ms=30_000,
+        max_block_ms=10_000,
+        client_id=f"{config.service}-relay",
+    )
+
+
+class Relay:
+    """Relays one service's event store to its topic. `run(stop)` until `stop` is set."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: EventStore | None = None,
+        *,
+        batch_size: int | None = None,
+        producer_factory: Callable[[Config], KafkaProducer] = make_producer,
+        name: str | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store or EventStore()
+        self.batch_size = batch_size or config.relay_batch_size
+        self.producer_factory = producer_factory
+        self.name = name or f"{config.service}-kafka"
+        self.topic = config.topic()
+        self._producer: KafkaProducer | None = None
+
+    # -- the checkpoint -------------------------------------------------------------------------
+    def checkpoint(self, conn: psycopg.Connection[Any]) -> int:
+        conn.execute(
+            "INSERT INTO relay_checkpoints (relay) VALUES (%s) ON CONFLICT DO NOTHING", [self.name]
+        )
+        row = conn.execute(
+            "SELECT position FROM relay_checkpoints WHERE relay = %s", [self.name]
+        ).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    def _advance(self, conn: psycopg.Connection[Any], old: int, new: int) -> bool:
+        """Compare-and-set, so a `republish` that moved the checkpoint meanwhile wins."""
+        cur = conn.execute(
+            "UPDATE relay_checkpoints SET position = %s, updated_at = now() "
+            "WHERE relay = %s AND position = %s",
+            [new, self.name, old],
+        )
+        return cur.rowcount == 1
+
+    def reset_checkpoint(self, conn: psycopg.Connection[Any], from_position: int) -> None:
+        """Make the relay (re)send every event at or after `from_position`."""
+        self.checkpoint(conn)
+        conn.execute(
+            "UPDATE relay_checkpoints SET position = %s, updated_at = now() WHERE relay = %s",
+            [max(from_position - 1, 0), self.name],
+        )
+
+    # -- one batch ------------------------------------------------------------------------------
+    @property
+    def producer(self) -> KafkaProducer:
+        if self._producer is None:
+            self._producer = self.producer_factory(self.config)
+        return self._producer
+
+    def relay_batch(self, conn: psycopg.Connection[Any]) -> int:
+        """Produce the next batch and advance the checkpoint; return how many were relayed."""
+        start = self.checkpoint(conn)
+        events = self.store.read_all(conn, start, self.batch_size)
+        if not events:
+            return 0
+        source = self.config.source
+        futures = [
+            self.producer.send(
+                self.topic,
+                key=event.stream_id.encode("utf-8"),
+                value=envelope.encode(envelope.to_cloudevent(event, source)),
+            )
+            for event in events
+        ]
+        self.producer.flush(timeout=30)
+        for future in futures:
+            future.get(timeout=0)  # raises the broker's error if any send failed
+        if not self._advance(conn, start, events[-1].position):
+            log.info("relay %s: checkpoint moved by republish; continuing from there", self.name)
+        return len(events)
+
+    def refeed_if_topic_lost(self, conn: psycopg.Connection[Any]) -> None:
+        """A topic holding fewer messages than we relayed lost them: re-feed it from the store.
+
+        Positions are gapless from 1, so a topic we fed up to checkpoint N holds ≥ N messages.
+        This is what happens when the dev broker (memory storage) restarts.
+        """
+        checkpoint = self.checkpoint(conn)
+        if checkpoint == 0:
+            return
+        count = topic_message_count(self.config, self.topic)
+        if count < checkpoint:
+            log.warning(
+                "relay %s: topic %s holds %d messages but %d were relayed; re-feeding from 1",
+                self.name,
+                self.topic,
+                count,
+                checkpoint,
+            )
+            self.reset_checkpoint(conn, 1)
+
+    # -- the process ----------------------------------------------------------------------------
+    def run(self, stop: threading.Event, idle_wait: float = 1.0) -> None:
+        """Relay until `stop` is set; wait for NOTIFY when idle; back off while Kafka is down."""
+        with psycopg.connect(self.config.database_url, autocommit=True) as conn:
+            self._acquire_leadership(conn, stop)
+            conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            backoff = 0.5
+            healthy = False
+            while not stop.is_set():
+                try:
+                    if not healthy:
+                        ensure_topic(self.config, self.topic)
+                        self.refeed_if_topic_lost(conn)
+                        healthy = True
+                        backoff = 0.5
+                    if self.relay_batch(conn) < self.batch_size:
+                        for _ in conn.notifies(timeout=idle_wait, stop_after=1):
+                            pass
+                except KafkaError as exc:
+                    healthy = False
+                    log.warning(
+                        "relay %s: broker unavailable (%s); retrying in %.1f s",
+                        self.name,
+                        type(exc).__name__,
+                        backoff,
+                    )
+                    self._close_producer()
+                    stop.wait(backoff)
+                    backoff = min(backoff * 2, 10.0)
+            self._close_producer()
+            log.info("relay %s: stopped", self.name)
+
+    def _acquire_leadership(self, conn: psycopg.Connection[Any], stop: threading.Event) -> None:
+        announced = False
+        while not stop.is_set():
+            row = conn.execute("SELECT pg_try_advisory_lock(%s)", [RELAY_LOCK]).fetchone()
+            if row and row[0]:
+                log.info("relay %s: active, producing to %s", self.name, self.topic)
+                return
+            if not announced:
+                log.info("relay %s: another relay is active; standing by", self.name)
+                announced = True
+            time.sleep(1.0)
+
+    def _close_producer(self) -> None:
+        if self._producer is not None:
+            try:
+                self._producer.close(timeout=1)
+            except Exception:  # a producer of a dead broker may fail to close; drop it
+                log.debug("relay %s: producer close failed", self.name, exc_info=True)
+            self._producer = None

@@ -1,0 +1,62 @@
+"""What a service is made of, and the one place its parts are wired together.
+
+Each service declares a `ServiceDefinition` (its migrations, projections, consumed topics,
+upcasters, seed); `Runtime` builds the connection pool, the store and units of work from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from psycopg_pool import ConnectionPool
+
+from shared.config import Config
+from shared.consumer import EventApplier
+from shared.events import Upcasters
+from shared.migrate import SHARED_MIGRATIONS, Migration, discover
+from shared.store import EventStore
+from shared.uow import Projection, UnitOfWork
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    name: str
+    migrations_dir: Path
+    #: read models of the service's own events, updated in the append transaction
+    own_projections: Callable[[], list[Projection]] = list
+    #: source service -> read models fed by that service's topic (the consumer's work)
+    consumed: Callable[[], dict[str, list[Projection]]] = dict
+    upcasters: Callable[[], Upcasters] = Upcasters
+    #: fills demo data; idempotent; returns a line saying what it did
+    seed: Callable[[Runtime], str] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def migrations(self) -> list[Migration]:
+        return discover("shared", SHARED_MIGRATIONS) + discover(self.name, self.migrations_dir)
+
+
+class Runtime:
+    """The live parts of one service process. Build it once, in `create_app` or the CLI."""
+
+    def __init__(self, definition: ServiceDefinition, config: Config, pool_size: int = 10) -> None:
+        self.definition = definition
+        self.config = config
+        self.store = EventStore(definition.upcasters())
+        self.projections = definition.own_projections()
+        self.applier = EventApplier(definition.consumed())
+        self.pool: ConnectionPool[Any] = ConnectionPool(
+            config.database_url,
+            min_size=1,
+            max_size=pool_size,
+            open=True,
+            name=f"{config.service}-pool",
+        )
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.pool, self.store, self.projections)
+
+    def close(self) -> None:
+        self.pool.close()

@@ -1,0 +1,79 @@
+"""Marshmallow fields and schemas every service's API uses (as_of, cursors, history)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+#: A date given as `as_of` means the end of that day in the municipality's time zone.
+LOCAL_TIME_ZONE = ZoneInfo("Europe/Stockholm")
+
+
+class AsOf(fields.Field[dt.datetime]):
+    """An instant: ISO 8601 with a time zone, or a date meaning the end of that day."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dt.datetime:
+        if not isinstance(value, str):
+            raise ValidationError("must be an ISO 8601 date or date-time")
+        try:
+            if len(value) == 10:
+                day = dt.date.fromisoformat(value)
+                return dt.datetime.combine(day, dt.time.max, LOCAL_TIME_ZONE)
+            moment = dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise ValidationError(
+                "must be an ISO 8601 date (2026-03-14) or date-time with a time zone "
+                "(2026-03-14T09:12:00Z)"
+            ) from None
+        if moment.tzinfo is None:
+            raise ValidationError("a date-time needs a time zone, e.g. Z or +01:00")
+        return moment
+
+
+class AsOfQuery(Schema):
+    as_of = AsOf(metadata={"description": "state at this instant (ISO 8601), default now"})
+
+
+def encode_cursor(value: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode("utf-8")).decode("ascii")
+
+
+class Cursor(fields.Field[Any]):
+    """An opaque pagination cursor handed out as `next_cursor`."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        try:
+            return json.loads(base64.urlsafe_b64decode(str(value).encode("ascii")))
+        except (ValueError, binascii.Error, UnicodeError):
+            raise ValidationError("is not a cursor this API gave out") from None
+
+
+class PageQuery(AsOfQuery):
+    cursor = Cursor(metadata={"description": "next_cursor of the previous page"})
+    limit = fields.Int(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class HistoryEntrySchema(Schema):
+    position = fields.Int()
+    version = fields.Int()
+    event_id = fields.UUID()
+    event_type = fields.Str()
+    recorded_at = fields.DateTime()
+    actor = fields.Str(allow_none=True)
+    correlation_id = fields.Str(allow_none=True)
+    causation_id = fields.Str(allow_none=True)
+    decision = fields.Dict(allow_none=True, metadata={"description": "who decided, when, §"})
+    data = fields.Dict()
+    hash = fields.Str()
+
+
+class HistorySchema(Schema):
+    entity_id = fields.Str()
+    stream_type = fields.Str()
+    events = fields.List(fields.Nested(HistoryEntrySchema))

@@ -1,0 +1,127 @@
+"""Unit of work: one transaction that appends a command's events and updates read models.
+
+The service's own read models are projections applied in the same transaction as the append, so
+the API reads its own writes; every read model can be dropped and rebuilt from events alone.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from types import TracebackType
+from typing import Any, ClassVar
+
+import psycopg
+from psycopg import sql
+from psycopg_pool import ConnectionPool
+
+from shared.events import Metadata, NewEvent, RecordedEvent
+from shared.store import APPEND_LOCK, EventStore
+
+log = logging.getLogger(__name__)
+
+
+class Projection(ABC):
+    """Keeps read-model tables up to date from events; the tables are its alone."""
+
+    #: The read-model tables this projection fills (cleared on rebuild).
+    tables: ClassVar[tuple[str, ...]] = ()
+
+    @abstractmethod
+    def apply(self, conn: psycopg.Connection[Any], event: RecordedEvent) -> None:
+        """Apply one event; ignore event types the projection does not care about."""
+
+
+class UnitOfWork:
+    """`with uow:` opens a transaction; leaving the block commits, an exception rolls back."""
+
+    def __init__(
+        self, pool: ConnectionPool[Any], store: EventStore, projections: Sequence[Projection]
+    ) -> None:
+        self.pool = pool
+        self.store = store
+        self.projections = projections
+        self._conn: psycopg.Connection[Any] | None = None
+        self._transaction: Any = None
+
+    @property
+    def conn(self) -> psycopg.Connection[Any]:
+        if self._conn is None:
+            raise RuntimeError("the unit of work is not open: use it in a `with` block")
+        return self._conn
+
+    def __enter__(self) -> UnitOfWork:
+        self._conn_cm = self.pool.connection()
+        self._conn = self._conn_cm.__enter__()
+        self._transaction = self._conn.transaction()
+        self._transaction.__enter__()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self._transaction.__exit__(exc_type, exc, tb)
+        finally:
+            self._conn_cm.__exit__(exc_type, exc, tb)
+            self._conn = None
+
+    def load(self, stream_id: str) -> list[RecordedEvent]:
+        return self.store.read_stream(self.conn, stream_id)
+
+    def append(
+        self,
+        stream_id: str,
+        stream_type: str,
+        expected_version: int,
+        events: Sequence[NewEvent],
+        metadata: Metadata,
+    ) -> list[RecordedEvent]:
+        recorded = self.store.append(
+            self.conn, stream_id, stream_type, expected_version, events, metadata
+        )
+        apply_all(self.conn, self.projections, recorded)
+        return recorded
+
+
+def apply_all(
+    conn: psycopg.Connection[Any],
+    projections: Sequence[Projection],
+    events: Iterable[RecordedEvent],
+) -> None:
+    for event in events:
+        for projection in projections:
+            projection.apply(conn, event)
+
+
+def clear_tables(conn: psycopg.Connection[Any], projections: Sequence[Projection]) -> None:
+    """Empty read-model tables with DELETE, not TRUNCATE: readers keep the old rows until commit."""
+    for projection in projections:
+        for table in projection.tables:
+            conn.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(table)))
+
+
+def rebuild_own_read_models(
+    pool: ConnectionPool[Any], store: EventStore, projections: Sequence[Projection]
+) -> int:
+    """Drop and refill the service's own read models from its events; return events applied.
+
+    One transaction: readers see the old read models until the new ones commit, and appends
+    wait for the append lock meanwhile, so no event is missed or applied twice.
+    """
+    applied = 0
+    with pool.connection() as conn, conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", [APPEND_LOCK])
+        clear_tables(conn, projections)
+        for event in store.iterate_all(conn):
+            for projection in projections:
+                projection.apply(conn, event)
+            applied += 1
+            if applied % 10_000 == 0:
+                log.info("rebuild: %d events applied", applied)
+    log.info("rebuild: done, %d events applied", applied)
+    return applied
