@@ -49,12 +49,11 @@ class ReceivedEvent:
 
 def to_cloudevent(event: RecordedEvent, source: str) -> dict[str, Any]:
     """The envelope of one recorded event of the service whose `source` is `/styrkort/<name>`."""
-    service = source.rsplit("/", 1)[-1]
     envelope: dict[str, Any] = {
         "specversion": SPEC_VERSION,
         "id": str(event.event_id),
         "source": source,
-        "type": f"{TYPE_PREFIX}{service}.{event.event_type}",
+        "type": f"{type_prefix(source)}{event.event_type}",
         "subject": event.stream_id,
         "time": format_time(event.recorded_at),
         "datacontenttype": "application/json",
@@ -71,6 +70,31 @@ def to_cloudevent(event: RecordedEvent, source: str) -> dict[str, Any]:
     return envelope
 
 
+# The same envelope built by PostgreSQL, for the relay and exports: the database does the JSON
+# work on its own core while Python only hands bytes to Kafka (docs/adr/0004). Parameters:
+# source, type prefix ("styrkort.goals."), after position, limit. Its output equals
+# to_cloudevent's (tests/integration/test_envelope_sql.py).
+ENVELOPE_SQL = """
+    SELECT position, stream_id, convert_to((
+        jsonb_build_object(
+            'specversion', '1.0', 'id', event_id, 'source', %(source)s::text,
+            'type', %(type_prefix)s::text || event_type, 'subject', stream_id,
+            'time', to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+            'datacontenttype', 'application/json', 'position', position,
+            'streamtype', stream_type, 'streamversion', version,
+            'prevhash', prev_hash, 'hash', hash, 'data', data)
+        || jsonb_strip_nulls(jsonb_build_object(
+            'actor', metadata -> 'actor', 'correlationid', metadata -> 'correlation_id',
+            'causationid', metadata -> 'causation_id', 'requestid', metadata -> 'request_id'))
+        )::text, 'UTF8')
+      FROM events WHERE position > %(after)s ORDER BY position LIMIT %(limit)s"""
+
+
+def type_prefix(source: str) -> str:
+    """`/styrkort/goals` -> `styrkort.goals.`"""
+    return f"{TYPE_PREFIX}{source.rsplit('/', 1)[-1]}."
+
+
 def from_cloudevent(envelope: Mapping[str, Any]) -> ReceivedEvent:
     """The event inside an envelope, or InvalidEnvelope naming what is wrong."""
     if not isinstance(envelope, Mapping):
@@ -81,8 +105,7 @@ def from_cloudevent(envelope: Mapping[str, Any]) -> ReceivedEvent:
     if envelope["specversion"] != SPEC_VERSION:
         raise InvalidEnvelope(f"specversion must be '1.0', not {envelope['specversion']!r}")
     source = _text(envelope, "source")
-    service = source.rsplit("/", 1)[-1]
-    prefix = f"{TYPE_PREFIX}{service}."
+    prefix = type_prefix(source)
     type_ = _text(envelope, "type")
     if not type_.startswith(prefix):
         raise InvalidEnvelope(f"type {type_!r} does not start with {prefix!r} (from source)")
@@ -123,7 +146,9 @@ def encode(envelope: Mapping[str, Any]) -> bytes:
     return json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def decode(payload: bytes) -> dict[str, Any]:
+def decode(payload: bytes | None) -> dict[str, Any]:
+    if payload is None:
+        raise InvalidEnvelope("the message has no value (a tombstone?)")
     try:
         value = json.loads(payload.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -143,20 +143,61 @@ def format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def canonical_parts(
+    *,
+    event_id: UUID,
+    event_type: str,
+    data: Mapping[str, JsonValue],
+    metadata: Mapping[str, JsonValue],
+    stream_id: str,
+    stream_type: str,
+    version: int,
+) -> tuple[str, str]:
+    """The canonical JSON of an event, split around its position and recorded_at.
+
+    Keys in sorted order: data, event_id, event_type, metadata, position, recorded_at,
+    stream_id, stream_type, version. The store's append function fills in the two values
+    only the database knows (shared/migrations/0001_event_store.sql).
+    """
+
+    return (
+        canonical_head(data, event_id, event_type, canonical_text(metadata)),
+        canonical_tail(canonical_text(stream_id), canonical_text(stream_type), version),
+    )
+
+
+def canonical_text(value: JsonValue) -> str:
+    return canonical_json(value).decode("utf-8")
+
+
+def canonical_head(
+    data: Mapping[str, JsonValue], event_id: UUID, event_type: str, metadata_text: str
+) -> str:
+    """The canonical JSON of an event up to its position (see canonical_parts)."""
+    return (
+        f'{{"data":{canonical_text(data)},"event_id":"{event_id}",'
+        f'"event_type":{canonical_text(event_type)},"metadata":{metadata_text},"position":'
+    )
+
+
+def canonical_tail(stream_id_text: str, stream_type_text: str, version: int) -> str:
+    """The canonical JSON of an event after its recorded_at (see canonical_parts)."""
+    return f',"stream_id":{stream_id_text},"stream_type":{stream_type_text},"version":{version}}}'
+
+
 def event_hash(prev_hash: str, event: RecordedEvent) -> str:
     """sha256(prev_hash ‖ canonical JSON of the event), hex."""
-    body = {
-        "position": event.position,
-        "stream_id": event.stream_id,
-        "stream_type": event.stream_type,
-        "version": event.version,
-        "event_id": str(event.event_id),
-        "event_type": event.event_type,
-        "data": event.data,
-        "metadata": event.metadata,
-        "recorded_at": format_time(event.recorded_at),
-    }
-    return hashlib.sha256(bytes.fromhex(prev_hash) + canonical_json(body)).hexdigest()
+    head, tail = canonical_parts(
+        event_id=event.event_id,
+        event_type=event.event_type,
+        data=event.data,
+        metadata=event.metadata,
+        stream_id=event.stream_id,
+        stream_type=event.stream_type,
+        version=event.version,
+    )
+    body = f'{head}{event.position},"recorded_at":"{format_time(event.recorded_at)}"{tail}'
+    return hashlib.sha256(bytes.fromhex(prev_hash) + body.encode("utf-8")).hexdigest()
 
 
 # -- upcasting --------------------------------------------------------------------------------

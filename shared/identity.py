@@ -11,8 +11,8 @@ import hashlib
 import hmac
 import time
 from collections.abc import Mapping
-from typing import Any
 from dataclasses import dataclass
+from typing import Any
 
 from shared.errors import Unauthenticated
 

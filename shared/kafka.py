@@ -61,10 +61,14 @@ def partitions_of(consumer: KafkaConsumer, topic: str) -> list[TopicPartition]:
     return [TopicPartition(topic, p) for p in sorted(ids)]
 
 
-def topic_message_count(config: Config, topic: str) -> int:
-    """How many messages were ever written to a topic (sum of its partitions' end offsets)."""
+def topic_is_empty(config: Config, topic: str) -> bool:
+    """True when no partition of the topic holds a message (or the topic does not exist).
+
+    Only emptiness is asked of the end offsets: Tansu 0.6 reports the base offset of a
+    partition's last record batch + 1 as its end offset, which undercounts (docs/adr/0004).
+    """
     with offsets_client(config) as consumer:
         partitions = partitions_of(consumer, topic)
         if not partitions:
-            return 0
-        return sum(consumer.end_offsets(partitions).values())
+            return True
+        return all(offset == 0 for offset in consumer.end_offsets(partitions).values())

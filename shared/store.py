@@ -1,17 +1,18 @@
 """The event store of one service on PostgreSQL (DESIGN.md §3).
 
-Appends are serialised by a transaction-scoped advisory lock, taken before the last position is
-read. So positions are gapless and become visible strictly in order: a reader that has seen
-position N will never later see a new event at a position below N. The lock is held only from
-the append to the commit of the command's transaction, which also updates the service's own
-read models.
+Appends are serialised by a transaction-scoped advisory lock, taken before the head of the log
+is read, all inside one server-side function (one round trip). So positions are gapless and
+become visible strictly in order:
+a reader that has seen position N will never later see a new event at a position below N.
+The lock is held from the append to the commit of the command's transaction, which also
+updates the service's own read models (docs/adr/0004).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,21 +20,27 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from shared import envelope
 from shared.events import (
     GENESIS_HASH,
     Metadata,
     NewEvent,
     RecordedEvent,
     Upcasters,
+    canonical_head,
+    canonical_tail,
+    canonical_text,
     event_hash,
     normalise_json,
     split_type,
 )
 
-#: Key of the advisory lock that serialises appends (one event store per database).
-APPEND_LOCK = 7_151_000_002
 #: Channel on which each commit of new events is announced (the relay listens).
 NOTIFY_CHANNEL = "styrkort_events"
+#: The advisory lock that serialises appends (the same number is in the append function).
+APPEND_LOCK = 7_151_000_002
+#: SQLSTATE the append function raises when the stream is not at the expected version.
+VERSION_CONFLICT = "SK409"
 #: expected_version of a stream that must not exist yet.
 NO_STREAM = 0
 
@@ -96,50 +103,55 @@ class EventStore:
             split_type(event.type)  # the type must carry its schema version
         meta = normalise_json(metadata.as_dict(), "metadata")
         payloads = [normalise_json(dict(event.data)) for event in events]
-        with conn.cursor() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", [APPEND_LOCK])
-            # A new statement after the lock: its snapshot holds every committed append.
-            cur.execute(
-                """SELECT (SELECT coalesce(max(version), 0) FROM events WHERE stream_id = %s),
-                          last.position, last.hash, last.recorded_at, clock_timestamp()
-                     FROM (SELECT 1) AS one
-                     LEFT JOIN LATERAL (SELECT position, hash, recorded_at FROM events
-                                         ORDER BY position DESC LIMIT 1) AS last ON true""",
-                [stream_id],
+        event_ids = [uuid.uuid4() for _ in events]
+        # The parts every event of the command shares are made canonical once.
+        metadata_text = canonical_text(meta)
+        stream_id_text, stream_type_text = canonical_text(stream_id), canonical_text(stream_type)
+        payload = [
+            {
+                "event_id": str(event_id),
+                "event_type": event.type,
+                "data": data,
+                "head": canonical_head(data, event_id, event.type, metadata_text),
+                "tail": canonical_tail(stream_id_text, stream_type_text, expected_version + n),
+            }
+            for n, (event, data, event_id) in enumerate(
+                zip(events, payloads, event_ids, strict=True), start=1
             )
-            row = cur.fetchone()
-            assert row is not None
-            actual, last_position, prev_hash, last_recorded_at, now = row
-            if actual != expected_version:
-                raise ConcurrencyError(stream_id, expected_version, actual)
-            position = last_position or 0
-            prev_hash = prev_hash or GENESIS_HASH
-            # recorded_at never goes backwards with position, so `as_of` is a prefix of the log.
-            recorded_at = max(now, last_recorded_at) if last_recorded_at else now
-            recorded = []
-            for offset, (event, data) in enumerate(zip(events, payloads, strict=True), start=1):
-                unsealed = RecordedEvent(
-                    position=position + offset,
-                    stream_id=stream_id,
-                    stream_type=stream_type,
-                    version=expected_version + offset,
-                    event_id=uuid.uuid4(),
-                    event_type=event.type,
-                    data=data,
-                    metadata=meta,
-                    recorded_at=recorded_at,
-                    prev_hash=prev_hash,
-                    hash="",
-                )
-                prev_hash = event_hash(prev_hash, unsealed)
-                recorded.append(_seal(unsealed, prev_hash))
-            cur.executemany(
-                f"INSERT INTO events ({_COLUMNS}) VALUES "
-                "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                [_insert_params(e) for e in recorded],
+        ]
+        try:
+            rows = conn.execute(
+                "SELECT * FROM append_events(%s, %s, %s, %s, %s)",
+                [stream_id, stream_type, expected_version, Jsonb(meta), Jsonb(payload)],
+            ).fetchall()
+        except psycopg.Error as exc:
+            if exc.sqlstate == VERSION_CONFLICT:
+                actual = int(exc.diag.message_detail or -1)
+                raise ConcurrencyError(stream_id, expected_version, actual) from None
+            if isinstance(exc, psycopg.errors.UniqueViolation):  # a racing first append
+                raise ConcurrencyError(stream_id, expected_version, expected_version + 1) from exc
+            raise
+        return [
+            RecordedEvent(
+                position=position,
+                stream_id=stream_id,
+                stream_type=stream_type,
+                version=expected_version + offset,
+                event_id=event_id,
+                event_type=event.type,
+                data=data,
+                metadata=meta,
+                recorded_at=recorded_at,
+                prev_hash=prev_hash,
+                hash=hash_,
             )
-            cur.execute("SELECT pg_notify(%s, %s)", [NOTIFY_CHANNEL, str(recorded[-1].position)])
-        return recorded
+            for offset, (
+                event,
+                data,
+                event_id,
+                (position, recorded_at, prev_hash, hash_),
+            ) in enumerate(zip(events, payloads, event_ids, rows, strict=True), start=1)
+        ]
 
     # -- reading ------------------------------------------------------------------------------
     def read_stream(
@@ -168,8 +180,9 @@ class EventStore:
         *,
         stream_types: Sequence[str] | None = None,
         as_of: datetime | None = None,
+        upcast: bool = True,
     ) -> list[RecordedEvent]:
-        """Events after a position in position order, upcast (the relay's and feeds' read)."""
+        """Events after a position in position order; upcast unless asked for as recorded."""
         query = f"SELECT {_COLUMNS} FROM events WHERE position > %s"
         params: list[Any] = [after_position]
         if stream_types is not None:
@@ -182,7 +195,22 @@ class EventStore:
         params.append(limit)
         with conn.cursor(row_factory=dict_row) as cur:
             rows = cur.execute(query, params).fetchall()
+        if not upcast:
+            return [_row_to_event(r) for r in rows]
         return [self.upcasters.upcast(_row_to_event(r)) for r in rows]
+
+    def read_wire(
+        self, conn: psycopg.Connection[Any], source: str, after_position: int, limit: int
+    ) -> list[tuple[int, str, bytes]]:
+        """(position, stream_id, CloudEvent as UTF-8 JSON) after a position: events as recorded,
+        enveloped by the database (the relay's and export's fast path)."""
+        params = {
+            "source": source,
+            "type_prefix": envelope.type_prefix(source),
+            "after": after_position,
+            "limit": limit,
+        }
+        return conn.execute(envelope.ENVELOPE_SQL, params).fetchall()
 
     def iterate_all(
         self, conn: psycopg.Connection[Any], after_position: int = 0, batch: int = 5000, **kw: Any
@@ -194,6 +222,11 @@ class EventStore:
             if len(events) < batch:
                 return
             after_position = events[-1].position
+
+    @staticmethod
+    def lock_appends(conn: psycopg.Connection[Any]) -> None:
+        """Hold off every append until the caller's transaction ends (used by rebuild)."""
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", [APPEND_LOCK])
 
     def last_position(self, conn: psycopg.Connection[Any]) -> int:
         row = conn.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()
@@ -239,23 +272,3 @@ def _chain_problem(event: RecordedEvent, expected_position: int, expected_prev: 
     if event_hash(event.prev_hash, event) != event.hash:
         return "hash does not match the event's contents (row changed)"
     return None
-
-
-def _seal(event: RecordedEvent, hash_: str) -> RecordedEvent:
-    return replace(event, hash=hash_)
-
-
-def _insert_params(e: RecordedEvent) -> tuple[Any, ...]:
-    return (
-        e.position,
-        e.stream_id,
-        e.stream_type,
-        e.version,
-        e.event_id,
-        e.event_type,
-        Jsonb(e.data),
-        Jsonb(e.metadata),
-        e.recorded_at,
-        e.prev_hash,
-        e.hash,
-    )

@@ -17,7 +17,7 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from shared.events import Metadata, NewEvent, RecordedEvent
-from shared.store import APPEND_LOCK, EventStore
+from shared.store import EventStore
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ def rebuild_own_read_models(
     """
     applied = 0
     with pool.connection() as conn, conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", [APPEND_LOCK])
+        store.lock_appends(conn)
         clear_tables(conn, projections)
         for event in store.iterate_all(conn):
             for projection in projections:

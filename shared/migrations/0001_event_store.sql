@@ -15,8 +15,67 @@ CREATE TABLE events (
     UNIQUE (stream_id, version)
 );
 
--- History of everything a stream type did in a period (exports, as_of over a whole tree).
-CREATE INDEX events_recorded_at ON events (recorded_at);
+-- Append one command's events to a stream: one round trip (docs/adr/0004).
+-- Takes the append lock (serialising appends, so positions become visible in order), then -
+-- each statement of a function having a fresh snapshot - reads the head of the log and the
+-- stream's version as committed, chains the hashes and writes the events.
+-- The caller sends each event's canonical JSON split around the two values only the database
+-- knows: `head` ends with '"position":' and `tail` starts with ',"stream_id":'. The hash is
+--   sha256(prev_hash ‖ head ‖ position ‖ ',"recorded_at":"' ‖ time ‖ '"' ‖ tail)
+-- i.e. sha256(prev_hash ‖ canonical JSON of the event), which `verify` recomputes in Python.
+CREATE FUNCTION append_events(
+    p_stream_id text, p_stream_type text, p_expected integer, p_metadata jsonb, p_events jsonb
+) RETURNS TABLE (out_position bigint, out_recorded_at timestamptz, out_prev_hash text,
+                out_hash text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    head_position bigint;
+    head_hash     text;
+    head_time     timestamptz;
+    actual        integer;
+    moment        timestamptz;
+    stamp         text;
+    prev          text;
+    ev            jsonb;
+    n             integer := 0;
+BEGIN
+    PERFORM pg_advisory_xact_lock(7151000002);  -- the append lock (shared/store.py)
+    SELECT e.position, e.hash, e.recorded_at INTO head_position, head_hash, head_time
+      FROM events e ORDER BY e.position DESC LIMIT 1;
+    head_position := coalesce(head_position, 0);
+    head_hash := coalesce(head_hash, repeat('0', 64));
+    SELECT coalesce(max(e.version), 0) INTO actual FROM events e WHERE e.stream_id = p_stream_id;
+    IF actual <> p_expected THEN
+        RAISE EXCEPTION 'stream % is at version %, not %', p_stream_id, actual, p_expected
+            USING ERRCODE = 'SK409', DETAIL = actual::text;
+    END IF;
+    -- recorded_at never goes backwards with position, so `as_of` is a prefix of the log.
+    moment := greatest(clock_timestamp(), head_time);
+    stamp := to_char(moment AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"');
+    FOR ev IN SELECT value FROM jsonb_array_elements(p_events) LOOP
+        n := n + 1;
+        prev := head_hash;
+        head_position := head_position + 1;
+        head_hash := encode(sha256(decode(prev, 'hex') || convert_to(
+            (ev ->> 'head') || head_position || ',"recorded_at":"' || stamp || '"'
+            || (ev ->> 'tail'), 'UTF8')), 'hex');
+        INSERT INTO events (position, stream_id, stream_type, version, event_id, event_type,
+                            data, metadata, recorded_at, prev_hash, hash)
+        VALUES (head_position, p_stream_id, p_stream_type, p_expected + n,
+                (ev ->> 'event_id')::uuid, ev ->> 'event_type', ev -> 'data', p_metadata,
+                moment, prev, head_hash);
+        out_position := head_position;
+        out_recorded_at := moment;
+        out_prev_hash := prev;
+        out_hash := head_hash;
+        RETURN NEXT;
+    END LOOP;
+    PERFORM pg_notify('styrkort_events', head_position::text);
+END $$;
+
+-- as_of over the whole log. recorded_at grows with position, so a BRIN index is small and
+-- almost free to maintain.
+CREATE INDEX events_recorded_at ON events USING brin (recorded_at);
 
 -- Events are facts: the application never changes or removes one. The trigger makes an accident
 -- loud; a superuser can still bypass it, which is what the hash chain and `verify` are for.

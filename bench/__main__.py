@@ -1,0 +1,15 @@
+"""`python -m bench [name] [options]`: run one benchmark, or all of them."""
+
+import sys
+
+from bench import foundation
+
+BENCHMARKS = {"foundation": foundation.main}
+
+if __name__ == "__main__":
+    names = sys.argv[1:2] or list(BENCHMARKS)
+    if names[0] not in BENCHMARKS:
+        sys.exit(f"unknown benchmark {names[0]!r}; one of {', '.join(BENCHMARKS)}")
+    for name in names:
+        print(f"== {name}")
+        BENCHMARKS[name](sys.argv[2:])

@@ -1,0 +1,27 @@
+"""Gunicorn settings of every styrkort web app, read from the environment.
+
+Used as `gunicorn -c infra/gunicorn_conf.py services.<name>.wsgi:app`. The address comes from
+`--bind` (the dev stack) or from `PORT` (the container image, all interfaces).
+"""
+
+import os
+
+if os.environ.get("PORT"):
+    bind = [f"0.0.0.0:{os.environ['PORT']}"]
+
+# Threaded workers: requests mostly wait on PostgreSQL, so threads are cheap concurrency.
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+worker_class = "gthread"
+
+timeout = 30
+graceful_timeout = 10  # the dev stack and `docker stop` wait about this long before SIGKILL
+keepalive = 5
+
+accesslog = "-"  # stdout: the dev stack prefixes it, containers ship it
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+
+# Gunicorn 25+ opens a control socket at $HOME/.gunicorn/gunicorn.ctl: one path for every app on
+# the host (the dev stack runs four) and a write into a home a container may not have. Not used.
+control_socket_disable = True
