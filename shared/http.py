@@ -81,7 +81,7 @@ def _flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     if isinstance(messages, Mapping):
         for key, value in messages.items():
             if not prefix and key in ("json", "query", "headers", "form", "view_args"):
-                name = "" if key == "json" else key
+                name = ""  # the location is clear from the request; name the field alone
             else:
                 name = f"{prefix}.{key}" if prefix else str(key)
             if isinstance(value, Mapping):

@@ -35,9 +35,10 @@ DECLARE
     actual        integer;
     moment        timestamptz;
     stamp         text;
-    prev          text;
+    first         bigint;
+    prevs         text[] := '{}';
+    hashes        text[] := '{}';
     ev            jsonb;
-    n             integer := 0;
 BEGIN
     PERFORM pg_advisory_xact_lock(7151000002);  -- the append lock (shared/store.py)
     SELECT e.position, e.hash, e.recorded_at INTO head_position, head_hash, head_time
@@ -52,24 +53,24 @@ BEGIN
     -- recorded_at never goes backwards with position, so `as_of` is a prefix of the log.
     moment := greatest(clock_timestamp(), head_time);
     stamp := to_char(moment AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"');
+    first := head_position;
+    -- The chain is sequential; the insert is then one statement for all the events.
     FOR ev IN SELECT value FROM jsonb_array_elements(p_events) LOOP
-        n := n + 1;
-        prev := head_hash;
+        prevs := prevs || head_hash;
         head_position := head_position + 1;
-        head_hash := encode(sha256(decode(prev, 'hex') || convert_to(
+        head_hash := encode(sha256(decode(head_hash, 'hex') || convert_to(
             (ev ->> 'head') || head_position || ',"recorded_at":"' || stamp || '"'
             || (ev ->> 'tail'), 'UTF8')), 'hex');
-        INSERT INTO events (position, stream_id, stream_type, version, event_id, event_type,
-                            data, metadata, recorded_at, prev_hash, hash)
-        VALUES (head_position, p_stream_id, p_stream_type, p_expected + n,
-                (ev ->> 'event_id')::uuid, ev ->> 'event_type', ev -> 'data', p_metadata,
-                moment, prev, head_hash);
-        out_position := head_position;
-        out_recorded_at := moment;
-        out_prev_hash := prev;
-        out_hash := head_hash;
-        RETURN NEXT;
+        hashes := hashes || head_hash;
     END LOOP;
+    INSERT INTO events (position, stream_id, stream_type, version, event_id, event_type,
+                        data, metadata, recorded_at, prev_hash, hash)
+    SELECT first + e.n, p_stream_id, p_stream_type, p_expected + e.n::integer,
+           (e.value ->> 'event_id')::uuid, e.value ->> 'event_type', e.value -> 'data',
+           p_metadata, moment, prevs[e.n], hashes[e.n]
+      FROM jsonb_array_elements(p_events) WITH ORDINALITY AS e(value, n);
+    RETURN QUERY SELECT first + i, moment, prevs[i], hashes[i]
+                   FROM generate_series(1, cardinality(hashes)) AS i;
     PERFORM pg_notify('styrkort_events', head_position::text);
 END $$;
 

@@ -13,13 +13,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shared.events import Metadata, NewEvent, Upcasters
-from shared.migrate import MigrationError, Migration, migrate
+from shared.migrate import Migration, MigrationError, migrate
 from shared.runtime import Runtime
 from shared.store import ConcurrencyError, EventStore
 from tests.support import connect
 
-META = Metadata(actor="key:test", correlation_id="corr-1", causation_id="cause-1",
-                request_id="req-1")
+META = Metadata(
+    actor="key:test", correlation_id="corr-1", causation_id="cause-1", request_id="req-1"
+)
 
 
 def append(runtime: Runtime, stream: str, expected: int, *types: str, **data: Any) -> list[Any]:
@@ -36,9 +37,15 @@ def test_append_then_read_stream_and_all(goals: Runtime) -> None:
     with connect(goals) as conn:
         stream = goals.store.read_stream(conn, "thing-1")
         assert [(e.event_type, e.data["name"]) for e in stream] == [
-            ("ThingMade.v1", "Götene"), ("ThingNamed.v1", "Götene")]
-        assert stream[0].metadata == {"actor": "key:test", "correlation_id": "corr-1",
-                                      "causation_id": "cause-1", "request_id": "req-1"}
+            ("ThingMade.v1", "Götene"),
+            ("ThingNamed.v1", "Götene"),
+        ]
+        assert stream[0].metadata == {
+            "actor": "key:test",
+            "correlation_id": "corr-1",
+            "causation_id": "cause-1",
+            "request_id": "req-1",
+        }
         assert [e.position for e in goals.store.read_all(conn, after_position=1)] == [2]
 
 
@@ -78,8 +85,14 @@ def test_eight_threads_on_one_stream_exactly_one_wins_each_version(goals: Runtim
                 version = goals.store.stream_version(conn, "contested")
                 try:
                     with conn.transaction():
-                        goals.store.append(conn, "contested", "thing", version,
-                                           [NewEvent("ThingTouched.v1", {"by": n})], META)
+                        goals.store.append(
+                            conn,
+                            "contested",
+                            "thing",
+                            version,
+                            [NewEvent("ThingTouched.v1", {"by": n})],
+                            META,
+                        )
                     wins.append((version + 1, n))
                 except ConcurrencyError:
                     conflicts.append(n)
@@ -112,8 +125,13 @@ def test_reader_following_positions_never_skips_under_eight_concurrent_writers(
             while not stop.is_set():
                 with conn.transaction():
                     events = goals.store.append(
-                        conn, f"stream-{n}", "thing", version,
-                        [NewEvent("ThingTouched.v1", {"i": version})] * (1 + version % 3), META)
+                        conn,
+                        f"stream-{n}",
+                        "thing",
+                        version,
+                        [NewEvent("ThingTouched.v1", {"i": version})] * (1 + version % 3),
+                        META,
+                    )
                     time.sleep(0.001)  # hold the transaction open a little, as a command does
                 version += len(events)
                 written.extend(e.position for e in events)
@@ -178,8 +196,13 @@ def test_verify_cli_exits_nonzero_naming_the_position(goals: Runtime) -> None:
         conn.execute("""UPDATE events SET metadata = '{"actor": "key:someone-else"}'
                          WHERE position = 2""")
     env = {**os.environ, "DATABASE_URL": goals.config.database_url}
-    done = subprocess.run([sys.executable, "-m", "services.goals", "verify"], env=env,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "services.goals", "verify"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 1, done.stderr
     assert json.loads(done.stdout)["first_broken_position"] == 2
 
@@ -198,8 +221,9 @@ def test_recorded_at_never_goes_backwards_so_as_of_is_a_prefix(goals: Runtime) -
 def test_upcaster_turns_old_events_into_the_new_shape_on_read_only(goals: Runtime) -> None:
     append(goals, "thing-1", 0, "ThingMade.v1", title="Trygg skola")
     upcasters = Upcasters()
-    upcasters.register("ThingMade.v1", "ThingMade.v2",
-                       lambda d: {"name": d["title"], "perspectives": []})
+    upcasters.register(
+        "ThingMade.v1", "ThingMade.v2", lambda d: {"name": d["title"], "perspectives": []}
+    )
     store = EventStore(upcasters)
     with connect(goals) as conn:
         [event] = store.read_stream(conn, "thing-1")
@@ -214,25 +238,31 @@ def test_upcaster_turns_old_events_into_the_new_shape_on_read_only(goals: Runtim
 # (tests/unit/test_events.py), so the property covers every other JSON value.
 texts = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"))
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**70), 2**70)
-    | st.floats(allow_nan=False, allow_infinity=False) | texts,
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | texts,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(texts, inner, max_size=4),
     max_leaves=12,
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(value=json_values)
 def test_any_json_round_trips_through_the_store_and_verifies(goals: Runtime, value: Any) -> None:
     with connect(goals) as conn:
         stream = f"prop-{time.monotonic_ns()}"
         with conn.transaction():
-            goals.store.append(conn, stream, "thing", 0, [NewEvent("Prop.v1", {"v": value})],
-                               META)
+            goals.store.append(conn, stream, "thing", 0, [NewEvent("Prop.v1", {"v": value})], META)
         assert goals.store.verify(conn).ok
 
 
-def test_migrations_apply_once_and_refuse_an_edited_one(make_database: Callable[[str], str]) -> None:
+def test_migrations_apply_once_and_refuse_an_edited_one(
+    make_database: Callable[[str], str],
+) -> None:
     url = make_database("goals")
     first = [Migration("x/0001_a.sql", "CREATE TABLE a (id int)")]
     assert migrate(url, first) == ["x/0001_a.sql"]

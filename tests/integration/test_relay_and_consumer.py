@@ -1,4 +1,4 @@
-"""Outbox relay and consumer against the real PostgreSQL and the real Tansu broker (DESIGN.md §4)."""
+"""Outbox relay and consumer against the real PostgreSQL and Tansu broker (DESIGN.md §4)."""
 
 from __future__ import annotations
 
@@ -32,11 +32,18 @@ def add_units(goals: Runtime, count: int, renames_every: int = 3) -> int:
     with connect(goals) as conn, conn.transaction():
         for i in range(count):
             stream = f"org-unit-{i:05d}"
-            events = [NewEvent("OrgUnitCreated.v1", {"unit_id": stream, "name": f"Enhet {i}",
-                                                     "kind": "unit", "parent_id": None})]
+            events = [
+                NewEvent(
+                    "OrgUnitCreated.v1",
+                    {"unit_id": stream, "name": f"Enhet {i}", "kind": "unit", "parent_id": None},
+                )
+            ]
             if i % renames_every == 0:
-                events.append(NewEvent("OrgUnitRenamed.v1", {"unit_id": stream,
-                                                             "name": f"Enhet {i} (Götene)"}))
+                events.append(
+                    NewEvent(
+                        "OrgUnitRenamed.v1", {"unit_id": stream, "name": f"Enhet {i} (Götene)"}
+                    )
+                )
             goals.store.append(conn, stream, "org_unit", 0, events, META)
         return goals.store.last_position(conn)
 
@@ -57,8 +64,9 @@ def topic_events(config: Config, service: str = "goals") -> list[tuple[int, byte
     ]
 
 
-def assert_complete_and_ordered(messages: list[tuple[int, bytes, dict[str, Any]]],
-                                last_position: int) -> None:
+def assert_complete_and_ordered(
+    messages: list[tuple[int, bytes, dict[str, Any]]], last_position: int
+) -> None:
     """Every position is there; each stream's versions first appear in order, in one partition."""
     assert {m["position"] for _, _, m in messages} == set(range(1, last_position + 1))
     first_seen: dict[str, list[int]] = defaultdict(list)
@@ -77,7 +85,8 @@ def assert_complete_and_ordered(messages: list[tuple[int, bytes, dict[str, Any]]
 def known_units(plans: Runtime) -> list[tuple[Any, ...]]:
     with connect(plans) as conn:
         return conn.execute(
-            "SELECT id, name, kind, status, version FROM known_org_units ORDER BY id").fetchall()
+            "SELECT id, name, kind, status, version FROM known_org_units ORDER BY id"
+        ).fetchall()
 
 
 def consume_topic(plans: Runtime, config: Config) -> Any:
@@ -113,8 +122,13 @@ def _relay_process(config: Config, batch_size: int) -> subprocess.Popen[bytes]:
         "RELAY_BATCH_SIZE": str(batch_size),
         "LOG_LEVEL": "WARNING",
     }
-    return subprocess.Popen([sys.executable, "-m", "services.goals", "relay"], env=env, cwd=REPO,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "services.goals", "relay"],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 def test_relay_killed_mid_batch_loses_and_reorders_nothing(goals: Runtime, plans: Runtime) -> None:
@@ -161,11 +175,13 @@ def own_broker(tmp_path: Any) -> Iterator[EmbeddedBroker]:
 
 
 def test_broker_outage_loses_nothing_and_the_relay_catches_up(
-    make_config: Callable[..., Config], make_runtime: Callable[..., Runtime],
+    make_config: Callable[..., Config],
+    make_runtime: Callable[..., Runtime],
     own_broker: EmbeddedBroker,
 ) -> None:
-    goals = make_runtime("goals", make_config(
-        "goals", kafka_bootstrap_servers=own_broker.bootstrap_servers))
+    goals = make_runtime(
+        "goals", make_config("goals", kafka_bootstrap_servers=own_broker.bootstrap_servers)
+    )
     relay = Relay(goals.config, goals.store, batch_size=100)
     stop = threading.Event()
     thread = threading.Thread(target=relay.run, args=(stop, 0.2))
@@ -196,8 +212,14 @@ def add_units_after(goals: Runtime, count: int, offset: int) -> int:
     with connect(goals) as conn, conn.transaction():
         for i in range(count):
             stream = f"org-unit-late-{offset}-{i}"
-            goals.store.append(conn, stream, "org_unit", 0, [NewEvent(
-                "OrgUnitCreated.v1", {"unit_id": stream, "name": "Sen", "kind": "unit"})], META)
+            goals.store.append(
+                conn,
+                stream,
+                "org_unit",
+                0,
+                [NewEvent("OrgUnitCreated.v1", {"unit_id": stream, "name": "Sen", "kind": "unit"})],
+                META,
+            )
         return goals.store.last_position(conn)
 
 
@@ -231,41 +253,62 @@ def test_a_version_gap_is_recorded_not_applied_and_resolved_when_filled(
 ) -> None:
     stream = "org-unit-gappy"
     with connect(goals) as conn, conn.transaction():
-        goals.store.append(conn, stream, "org_unit", 0, [
-            NewEvent("OrgUnitCreated.v1", {"unit_id": stream, "name": "A", "kind": "unit"}),
-            NewEvent("OrgUnitRenamed.v1", {"unit_id": stream, "name": "B"}),
-            NewEvent("OrgUnitRenamed.v1", {"unit_id": stream, "name": "C"}),
-        ], META)
+        goals.store.append(
+            conn,
+            stream,
+            "org_unit",
+            0,
+            [
+                NewEvent("OrgUnitCreated.v1", {"unit_id": stream, "name": "A", "kind": "unit"}),
+                NewEvent("OrgUnitRenamed.v1", {"unit_id": stream, "name": "B"}),
+                NewEvent("OrgUnitRenamed.v1", {"unit_id": stream, "name": "C"}),
+            ],
+            META,
+        )
     v1, v2, v3 = (_envelope_at(goals, stream, v) for v in (1, 2, 3))
     with connect(plans) as conn, conn.transaction():
         assert plans.applier.apply(conn, v1).applied == 1
         assert plans.applier.apply(conn, v3).gaps == 1
         assert plans.applier.apply(conn, v3).gaps == 1  # reported once, still not applied
     with connect(plans) as conn:
-        gaps = conn.execute("SELECT expected_version, received_version, resolved_at "
-                            "FROM consumer_gaps").fetchall()
+        gaps = conn.execute(
+            "SELECT expected_version, received_version, resolved_at FROM consumer_gaps"
+        ).fetchall()
         assert gaps == [(2, 3, None)]
         assert known_units(plans)[0][1] == "A"
         with conn.transaction():
             plans.applier.apply(conn, v2)
             plans.applier.apply(conn, v3)
         assert known_units(plans)[0][1:] == ("C", "unit", "active", 3)
-        assert conn.execute("SELECT count(*) FROM consumer_gaps WHERE resolved_at IS NULL"
-                            ).fetchone() == (0,)
+        assert conn.execute(
+            "SELECT count(*) FROM consumer_gaps WHERE resolved_at IS NULL"
+        ).fetchone() == (0,)
 
 
 def test_a_malformed_message_is_rejected_and_counted_not_applied(plans: Runtime) -> None:
     from kafka.consumer.fetcher import ConsumerRecord
 
     def record(value: bytes | None) -> ConsumerRecord:
-        return ConsumerRecord(topic="t", partition=0, leader_epoch=0, offset=7, timestamp=0,
-                              timestamp_type=0, key=b"k", value=value, headers=[],
-                              checksum=None, serialized_key_size=1, serialized_value_size=1,
-                              serialized_header_size=0)
+        return ConsumerRecord(
+            topic="t",
+            partition=0,
+            leader_epoch=0,
+            offset=7,
+            timestamp=0,
+            timestamp_type=0,
+            key=b"k",
+            value=value,
+            headers=[],
+            checksum=None,
+            serialized_key_size=1,
+            serialized_value_size=1,
+            serialized_header_size=0,
+        )
 
     with connect(plans) as conn, conn.transaction():
         outcome = plans.applier.apply_records(
-            conn, [record(b'{"specversion": "1.0"}'), record(b"\xff"), record(None)])
+            conn, [record(b'{"specversion": "1.0"}'), record(b"\xff"), record(None)]
+        )
     assert outcome.rejected == 3 and known_units(plans) == []
 
 
