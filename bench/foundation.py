@@ -118,12 +118,8 @@ def bench_relay(runtime: Runtime) -> tuple[int, float]:
     with psycopg.connect(runtime.config.database_url, autocommit=True) as conn:
         total = runtime.store.last_position(conn)
 
-        def run() -> None:
-            while relay.relay_batch(conn):
-                pass
-
-        seconds = timed(run)
-    relay._close_producer()
+        seconds = timed(lambda: relay.catch_up(conn))
+    relay.close()
     return total, rate(total, seconds)
 
 

@@ -25,7 +25,7 @@ class Config:
       KAFKA_TOPIC_PARTITIONS     partitions of a topic the relay creates (default 6)
       STYRKORT_INTERNAL_SECRET   HMAC secret of gateway and services (required for web)
       KAFKA_MAX_POLL_INTERVAL_MS consumer rebalance timeout (default 10000)
-      RELAY_BATCH_SIZE           events per produce-and-checkpoint round (default 1000)
+      RELAY_BATCH_SIZE           events per produce-and-checkpoint round (default 2000)
       LOG_LEVEL                  DEBUG, INFO (default), WARNING, ...
     """
 
@@ -40,7 +40,7 @@ class Config:
     max_signature_age_seconds: int = 300
     # Tansu forms a consumer group only after this long (DESIGN.md §8): seconds, not minutes.
     kafka_max_poll_interval_ms: int = 10_000
-    relay_batch_size: int = 1000
+    relay_batch_size: int = 2000
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -69,7 +69,7 @@ class Config:
             topic_prefix=env.get("KAFKA_TOPIC_PREFIX", ""),
             topic_partitions=partitions,
             kafka_max_poll_interval_ms=poll_interval,
-            relay_batch_size=_positive_int(env, "RELAY_BATCH_SIZE", 1000),
+            relay_batch_size=_positive_int(env, "RELAY_BATCH_SIZE", 2000),
             internal_secret=env.get("STYRKORT_INTERNAL_SECRET", ""),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
         )

@@ -99,36 +99,69 @@ def normalise_json(value: JsonValue, path: str = "data") -> JsonValue:
 
     jsonb keeps numbers as `numeric`: 1e16 comes back as the integer 10000000000000000 and
     -0.0 as 0.0. Normalising before hashing makes the hash of what we wrote equal the hash of
-    what we read, so `verify` never reports a false break.
+    what we read, so `verify` never reports a false break. jsonb cannot hold NUL characters,
+    lone surrogates, NaN or infinities: those are refused, naming where they are.
     """
-    if value is None or isinstance(value, bool | int):
+    try:
+        return _normalise(value)
+    except _BadValue as bad:
+        raise InvalidEventData(f"{path}{''.join(reversed(bad.trail))}: {bad.reason}") from None
+
+
+class _BadValue(Exception):
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        self.trail: list[str] = []  # filled while unwinding: the path is built only on error
+
+
+def _normalise(value: JsonValue) -> JsonValue:
+    kind = type(value)
+    if kind is str:
+        return _text(value)
+    if kind is dict or isinstance(value, Mapping):
+        result = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _BadValue(f"keys must be text, not {type(key).__name__}")
+            try:
+                result[_text(key)] = _normalise(item)
+            except _BadValue as bad:
+                bad.trail.append(f".{key}")
+                raise
+        return result
+    if value is None or kind is bool or kind is int:
         return value
-    if isinstance(value, float):
+    if kind is float:
         if not math.isfinite(value):
-            raise InvalidEventData(f"{path}: {value} is not a finite number")
+            raise _BadValue(f"{value} is not a finite number")
         if value == 0:
             return 0.0
         if value.is_integer() and abs(value) >= 1e16:
             return int(value)
         return value
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise InvalidEventData(f"{path}: text must not contain the NUL character")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise InvalidEventData(f"{path}: text is not valid Unicode ({exc.reason})") from exc
-        return value
-    if isinstance(value, list | tuple):
-        return [normalise_json(item, f"{path}[{i}]") for i, item in enumerate(value)]
-    if isinstance(value, Mapping):
-        result = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise InvalidEventData(f"{path}: keys must be text, not {type(key).__name__}")
-            result[normalise_json(key, path)] = normalise_json(item, f"{path}.{key}")
-        return result
-    raise InvalidEventData(f"{path}: {type(value).__name__} is not a JSON value")
+    if kind is list or kind is tuple:
+        items = []
+        for index, item in enumerate(value):
+            try:
+                items.append(_normalise(item))
+            except _BadValue as bad:
+                bad.trail.append(f"[{index}]")
+                raise
+        return items
+    for base in (bool, int, float, str):  # subclasses such as IntEnum: as their base value
+        if isinstance(value, base):
+            return _normalise(base(value))
+    raise _BadValue(f"{type(value).__name__} is not a JSON value")
+
+
+def _text(value: str) -> str:
+    if "\x00" in value:
+        raise _BadValue("text must not contain the NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise _BadValue(f"text is not valid Unicode ({exc.reason})") from None
+    return value
 
 
 def canonical_json(value: JsonValue) -> bytes:
@@ -161,7 +194,7 @@ def canonical_parts(
     """
 
     return (
-        canonical_head(data, event_id, event_type, canonical_text(metadata)),
+        canonical_head(canonical_text(data), event_id, event_type, canonical_text(metadata)),
         canonical_tail(canonical_text(stream_id), canonical_text(stream_type), version),
     )
 
@@ -170,12 +203,11 @@ def canonical_text(value: JsonValue) -> str:
     return canonical_json(value).decode("utf-8")
 
 
-def canonical_head(
-    data: Mapping[str, JsonValue], event_id: UUID, event_type: str, metadata_text: str
-) -> str:
-    """The canonical JSON of an event up to its position (see canonical_parts)."""
+def canonical_head(data_text: str, event_id: UUID, event_type: str, metadata_text: str) -> str:
+    """The canonical JSON of an event up to its position (see canonical_parts); `data_text`
+    and `metadata_text` are canonical_text of the data and metadata."""
     return (
-        f'{{"data":{canonical_text(data)},"event_id":"{event_id}",'
+        f'{{"data":{data_text},"event_id":"{event_id}",'
         f'"event_type":{canonical_text(event_type)},"metadata":{metadata_text},"position":'
     )
 
@@ -196,7 +228,13 @@ def event_hash(prev_hash: str, event: RecordedEvent) -> str:
         stream_type=event.stream_type,
         version=event.version,
     )
-    body = f'{head}{event.position},"recorded_at":"{format_time(event.recorded_at)}"{tail}'
+    return chain_hash(prev_hash, head, event.position, format_time(event.recorded_at), tail)
+
+
+def chain_hash(prev_hash: str, head: str, position: int, recorded_at: str, tail: str) -> str:
+    """sha256(prev_hash ‖ canonical JSON), the JSON given as its parts (see canonical_parts);
+    `recorded_at` as format_time gives it."""
+    body = f'{head}{position},"recorded_at":"{recorded_at}"{tail}'
     return hashlib.sha256(bytes.fromhex(prev_hash) + body.encode("utf-8")).hexdigest()
 
 

@@ -12,13 +12,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
 import psycopg
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 from kafka.partitioner.default import murmur2
+from kafka.producer.future import FutureRecordMetadata
 
 from shared.config import Config
 from shared.kafka import ensure_topic, topic_is_empty
@@ -28,6 +31,12 @@ log = logging.getLogger(__name__)
 
 #: Session-level advisory lock: one active relay per store; others stand by.
 RELAY_LOCK = 7_151_000_003
+#: Batches sent but not yet acknowledged, at most (plus the one being sent).
+MAX_BATCHES_IN_FLIGHT = 3
+
+
+class CheckpointMoved(Exception):
+    """A republish moved the checkpoint while batches were in flight."""
 
 
 def make_producer(config: Config) -> KafkaProducer:
@@ -67,6 +76,8 @@ class Relay:
         self._producer: KafkaProducer | None = None
         self._partitions: list[int] = []
         self._partition_of: dict[bytes, int] = {}
+        self._prefetch: ThreadPoolExecutor | None = None
+        self._reader: psycopg.Connection[Any] | None = None
 
     # -- the checkpoint -------------------------------------------------------------------------
     def checkpoint(self, conn: psycopg.Connection[Any]) -> int:
@@ -103,24 +114,65 @@ class Relay:
             self._producer = self.producer_factory(self.config)
         return self._producer
 
-    def relay_batch(self, conn: psycopg.Connection[Any]) -> int:
-        """Produce the next batch and advance the checkpoint; return how many were relayed."""
+    def catch_up(self, conn: psycopg.Connection[Any]) -> int:
+        """Relay every event there is now; return how many were sent.
+
+        Batches are pipelined: while the broker acknowledges one batch, the next is read and
+        sent. The checkpoint advances batch by batch, in order, each time every send of the
+        oldest batch in flight has succeeded; the idempotent producer keeps per-partition
+        order across batches. On an error nothing later is checkpointed.
+        """
         start = self.checkpoint(conn)
-        rows = self.store.read_wire(conn, self.config.source, start, self.batch_size)
-        if not rows:
-            return 0
+        in_flight: deque[tuple[int, list[FutureRecordMetadata]]] = deque()
+        sent = 0
+        # The next batch is read on a second connection while this one is being sent.
+        prefetch = self._prefetch = self._prefetch or ThreadPoolExecutor(1)
+        pending = prefetch.submit(self._read, start)
+        try:
+            while True:
+                rows = pending.result()
+                if rows:
+                    pending = prefetch.submit(self._read, rows[-1][0])
+                    in_flight.append((rows[-1][0], self._send(rows)))
+                    sent += len(rows)
+                if in_flight and (not rows or len(in_flight) > MAX_BATCHES_IN_FLIGHT):
+                    if not rows:
+                        self.producer.flush(timeout=30)
+                    start = self._settle_oldest(conn, in_flight, start)
+                if not rows and not in_flight:
+                    return sent
+        except CheckpointMoved:
+            log.info("relay %s: checkpoint moved by republish; continuing from there", self.name)
+            return sent
+        finally:
+            wait([pending])  # a read still running must end before its connection is reused
+
+    def _read(self, after: int) -> list[tuple[int, str, bytes]]:
+        if self._reader is None or self._reader.closed:
+            self._reader = psycopg.connect(self.config.database_url, autocommit=True)
+        return self.store.read_wire(self._reader, self.config.source, after, self.batch_size)
+
+    def _send(self, rows: list[tuple[int, str, bytes]]) -> list[FutureRecordMetadata]:
         partition = self._partitioner()
         send = self.producer.send
-        futures = [
+        return [
             send(self.topic, key=key, value=value, partition=partition(key))
             for key, value in ((stream_id.encode("utf-8"), value) for _, stream_id, value in rows)
         ]
-        self.producer.flush(timeout=30)
+
+    def _settle_oldest(
+        self,
+        conn: psycopg.Connection[Any],
+        in_flight: deque[tuple[int, list[FutureRecordMetadata]]],
+        checkpoint: int,
+    ) -> int:
+        """Wait for the oldest batch's acknowledgements, then checkpoint past it."""
+        last_position, futures = in_flight.popleft()
         for future in futures:
-            future.get(timeout=0)  # raises the broker's error if any send failed
-        if not self._advance(conn, start, rows[-1][0]):
-            log.info("relay %s: checkpoint moved by republish; continuing from there", self.name)
-        return len(rows)
+            future.get(timeout=30)  # raises the broker's error if the send failed
+        if not self._advance(conn, checkpoint, last_position):
+            raise CheckpointMoved
+        return last_position
 
     def _partitioner(self) -> Callable[[bytes], int]:
         """Kafka's default key partitioning (murmur2), remembered per stream: the same
@@ -173,9 +225,9 @@ class Relay:
                         self.refeed_if_topic_lost(conn)
                         healthy = True
                         backoff = 0.5
-                    if self.relay_batch(conn) < self.batch_size:
-                        for _ in conn.notifies(timeout=idle_wait, stop_after=1):
-                            pass
+                    self.catch_up(conn)
+                    for _ in conn.notifies(timeout=idle_wait, stop_after=1):
+                        pass
                 except KafkaError as exc:
                     healthy = False
                     log.warning(
@@ -187,7 +239,7 @@ class Relay:
                     self._close_producer()
                     stop.wait(backoff)
                     backoff = min(backoff * 2, 10.0)
-            self._close_producer()
+            self.close()
             log.info("relay %s: stopped", self.name)
 
     def _acquire_leadership(self, conn: psycopg.Connection[Any], stop: threading.Event) -> None:
@@ -201,6 +253,16 @@ class Relay:
                 log.info("relay %s: another relay is active; standing by", self.name)
                 announced = True
             time.sleep(1.0)
+
+    def close(self) -> None:
+        """Release the producer, the reading connection and its thread."""
+        self._close_producer()
+        if self._prefetch is not None:
+            self._prefetch.shutdown(wait=True)
+            self._prefetch = None
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
 
     def _close_producer(self) -> None:
         if self._producer is not None:

@@ -30,12 +30,14 @@ from shared.events import (
     canonical_head,
     canonical_tail,
     canonical_text,
+    chain_hash,
     event_hash,
+    format_time,
     normalise_json,
     split_type,
 )
 
-#: Channel on which each commit of new events is announced (the relay listens).
+#: Channel on which each commit of new events is announced (claim_append; the relay listens).
 NOTIFY_CHANNEL = "styrkort_events"
 #: The advisory lock that serialises appends (the same number is in the append function).
 APPEND_LOCK = 7_151_000_002
@@ -48,6 +50,30 @@ _COLUMNS = (
     "position, stream_id, stream_type, version, event_id, event_type, data, metadata, "
     "recorded_at, prev_hash, hash"
 )
+
+
+#: From this many events in one append, rows go in by COPY (see _append_by_copy).
+COPY_AT = 50
+
+
+def _copy_text(value: str) -> str:
+    """A value in COPY's text format: backslash, tab, newline and carriage return escaped."""
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        value = value.replace("\\", "\\\\").replace("\t", "\\t")
+        value = value.replace("\n", "\\n").replace("\r", "\\r")
+    return value
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """An event ready to append: normalised data, its id and its canonical JSON parts."""
+
+    event_type: str
+    data: Any
+    data_text: str  # canonical JSON of data: hashed, and written as is by COPY
+    event_id: uuid.UUID
+    head: str
+    tail: str
 
 
 class ConcurrencyError(Exception):
@@ -107,23 +133,24 @@ class EventStore:
         # The parts every event of the command shares are made canonical once.
         metadata_text = canonical_text(meta)
         stream_id_text, stream_type_text = canonical_text(stream_id), canonical_text(stream_type)
-        payload = [
-            {
-                "event_id": str(event_id),
-                "event_type": event.type,
-                "data": data,
-                "head": canonical_head(data, event_id, event.type, metadata_text),
-                "tail": canonical_tail(stream_id_text, stream_type_text, expected_version + n),
-            }
-            for n, (event, data, event_id) in enumerate(
-                zip(events, payloads, event_ids, strict=True), start=1
+        prepared = []
+        for n, (event, data, event_id) in enumerate(
+            zip(events, payloads, event_ids, strict=True), start=1
+        ):
+            data_text = canonical_text(data)
+            prepared.append(
+                _Prepared(
+                    event.type,
+                    data,
+                    data_text,
+                    event_id,
+                    canonical_head(data_text, event_id, event.type, metadata_text),
+                    canonical_tail(stream_id_text, stream_type_text, expected_version + n),
+                )
             )
-        ]
+        append = self._append_by_copy if len(events) >= COPY_AT else self._append_by_function
         try:
-            rows = conn.execute(
-                "SELECT * FROM append_events(%s, %s, %s, %s, %s)",
-                [stream_id, stream_type, expected_version, Jsonb(meta), Jsonb(payload)],
-            ).fetchall()
+            return append(conn, stream_id, stream_type, expected_version, meta, prepared)
         except psycopg.Error as exc:
             if exc.sqlstate == VERSION_CONFLICT:
                 actual = int(exc.diag.message_detail or -1)
@@ -131,27 +158,101 @@ class EventStore:
             if isinstance(exc, psycopg.errors.UniqueViolation):  # a racing first append
                 raise ConcurrencyError(stream_id, expected_version, expected_version + 1) from exc
             raise
+
+    def _append_by_function(
+        self,
+        conn: psycopg.Connection[Any],
+        stream_id: str,
+        stream_type: str,
+        expected_version: int,
+        meta: dict[str, Any],
+        prepared: list[_Prepared],
+    ) -> list[RecordedEvent]:
+        """One round trip: the database locks, checks, chains and inserts (append_events)."""
+        payload = [
+            {
+                "event_id": str(p.event_id),
+                "event_type": p.event_type,
+                "data": p.data,
+                "head": p.head,
+                "tail": p.tail,
+            }
+            for p in prepared
+        ]
+        rows = conn.execute(
+            "SELECT * FROM append_events(%s, %s, %s, %s, %s)",
+            [stream_id, stream_type, expected_version, Jsonb(meta), Jsonb(payload)],
+        ).fetchall()
         return [
             RecordedEvent(
-                position=position,
-                stream_id=stream_id,
-                stream_type=stream_type,
-                version=expected_version + offset,
-                event_id=event_id,
-                event_type=event.type,
-                data=data,
-                metadata=meta,
-                recorded_at=recorded_at,
-                prev_hash=prev_hash,
-                hash=hash_,
+                position,
+                stream_id,
+                stream_type,
+                expected_version + n,
+                p.event_id,
+                p.event_type,
+                p.data,
+                meta,
+                recorded_at,
+                prev_hash,
+                hash_,
             )
-            for offset, (
-                event,
-                data,
-                event_id,
-                (position, recorded_at, prev_hash, hash_),
-            ) in enumerate(zip(events, payloads, event_ids, rows, strict=True), start=1)
+            for n, (p, (position, recorded_at, prev_hash, hash_)) in enumerate(
+                zip(prepared, rows, strict=True), start=1
+            )
         ]
+
+    def _append_by_copy(
+        self,
+        conn: psycopg.Connection[Any],
+        stream_id: str,
+        stream_type: str,
+        expected_version: int,
+        meta: dict[str, Any],
+        prepared: list[_Prepared],
+    ) -> list[RecordedEvent]:
+        """For many events: lock and read the head, chain the hashes here, COPY the rows.
+
+        The same lock, checks and hash as append_events; COPY writes rows several times faster
+        than inserts when a command (an import, a seed) brings hundreds of events.
+        """
+        row = conn.execute(
+            "SELECT * FROM claim_append(%s, %s, %s)", [stream_id, expected_version, len(prepared)]
+        ).fetchone()
+        assert row is not None
+        position, prev_hash, recorded_at = row
+        recorded = []
+        stamp = format_time(recorded_at)
+        for n, p in enumerate(prepared, start=1):
+            hash_ = chain_hash(prev_hash, p.head, position + n, stamp, p.tail)
+            recorded.append(
+                RecordedEvent(
+                    position + n,
+                    stream_id,
+                    stream_type,
+                    expected_version + n,
+                    p.event_id,
+                    p.event_type,
+                    p.data,
+                    meta,
+                    recorded_at,
+                    prev_hash,
+                    hash_,
+                )
+            )
+            prev_hash = hash_
+        # COPY's text format, written in one piece: canonical JSON never holds a raw tab or
+        # newline, and _copy_text escapes what COPY treats specially in any field.
+        common = f"{_copy_text(stream_id)}\t{_copy_text(stream_type)}"
+        after_data = f"{_copy_text(canonical_text(meta))}\t{stamp}"
+        lines = [
+            f"{e.position}\t{common}\t{e.version}\t{e.event_id}\t{_copy_text(e.event_type)}\t"
+            f"{_copy_text(p.data_text)}\t{after_data}\t{e.prev_hash}\t{e.hash}\n"
+            for e, p in zip(recorded, prepared, strict=True)
+        ]
+        with conn.cursor() as cur, cur.copy(f"COPY events ({_COLUMNS}) FROM STDIN") as copy:
+            copy.write("".join(lines).encode("utf-8"))
+        return recorded
 
     # -- reading ------------------------------------------------------------------------------
     def read_stream(

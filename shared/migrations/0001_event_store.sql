@@ -15,30 +15,18 @@ CREATE TABLE events (
     UNIQUE (stream_id, version)
 );
 
--- Append one command's events to a stream: one round trip (docs/adr/0004).
--- Takes the append lock (serialising appends, so positions become visible in order), then -
--- each statement of a function having a fresh snapshot - reads the head of the log and the
--- stream's version as committed, chains the hashes and writes the events.
--- The caller sends each event's canonical JSON split around the two values only the database
--- knows: `head` ends with '"position":' and `tail` starts with ',"stream_id":'. The hash is
---   sha256(prev_hash ‖ head ‖ position ‖ ',"recorded_at":"' ‖ time ‖ '"' ‖ tail)
--- i.e. sha256(prev_hash ‖ canonical JSON of the event), which `verify` recomputes in Python.
-CREATE FUNCTION append_events(
-    p_stream_id text, p_stream_type text, p_expected integer, p_metadata jsonb, p_events jsonb
-) RETURNS TABLE (out_position bigint, out_recorded_at timestamptz, out_prev_hash text,
-                out_hash text)
+-- Claim the next positions for one command's events (docs/adr/0004): take the append lock
+-- (serialising appends, so positions become visible in order), then - each statement of a
+-- function having a fresh snapshot - read the head of the log and the stream's version as
+-- committed, refuse a stale expected version (SQLSTATE SK409, DETAIL = the actual version),
+-- and announce the new head (delivered at commit). Returns the head and the events' time,
+-- which never goes backwards with position, so `as_of` is a prefix of the log.
+CREATE FUNCTION claim_append(p_stream_id text, p_expected integer, p_count integer)
+RETURNS TABLE (head_position bigint, head_hash text, moment timestamptz)
 LANGUAGE plpgsql AS $$
 DECLARE
-    head_position bigint;
-    head_hash     text;
-    head_time     timestamptz;
-    actual        integer;
-    moment        timestamptz;
-    stamp         text;
-    first         bigint;
-    prevs         text[] := '{}';
-    hashes        text[] := '{}';
-    ev            jsonb;
+    head_time timestamptz;
+    actual    integer;
 BEGIN
     PERFORM pg_advisory_xact_lock(7151000002);  -- the append lock (shared/store.py)
     SELECT e.position, e.hash, e.recorded_at INTO head_position, head_hash, head_time
@@ -50,8 +38,34 @@ BEGIN
         RAISE EXCEPTION 'stream % is at version %, not %', p_stream_id, actual, p_expected
             USING ERRCODE = 'SK409', DETAIL = actual::text;
     END IF;
-    -- recorded_at never goes backwards with position, so `as_of` is a prefix of the log.
     moment := greatest(clock_timestamp(), head_time);
+    PERFORM pg_notify('styrkort_events', (head_position + p_count)::text);
+    RETURN NEXT;
+END $$;
+
+-- Append one command's events to a stream in one round trip: claim, chain, insert.
+-- The caller sends each event's canonical JSON split around the two values only the database
+-- knows: `head` ends with '"position":' and `tail` starts with ',"stream_id":'. The hash is
+--   sha256(prev_hash ‖ head ‖ position ‖ ',"recorded_at":"' ‖ time ‖ '"' ‖ tail)
+-- i.e. sha256(prev_hash ‖ canonical JSON of the event), which `verify` recomputes in Python.
+-- (Large commands are chained in Python and written with COPY instead: shared/store.py.)
+CREATE FUNCTION append_events(
+    p_stream_id text, p_stream_type text, p_expected integer, p_metadata jsonb, p_events jsonb
+) RETURNS TABLE (out_position bigint, out_recorded_at timestamptz, out_prev_hash text,
+                out_hash text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    head_position bigint;
+    head_hash     text;
+    moment        timestamptz;
+    stamp         text;
+    first         bigint;
+    prevs         text[] := '{}';
+    hashes        text[] := '{}';
+    ev            jsonb;
+BEGIN
+    SELECT c.head_position, c.head_hash, c.moment INTO head_position, head_hash, moment
+      FROM claim_append(p_stream_id, p_expected, jsonb_array_length(p_events)) AS c;
     stamp := to_char(moment AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"');
     first := head_position;
     -- The chain is sequential; the insert is then one statement for all the events.
@@ -71,7 +85,6 @@ BEGIN
       FROM jsonb_array_elements(p_events) WITH ORDINALITY AS e(value, n);
     RETURN QUERY SELECT first + i, moment, prevs[i], hashes[i]
                    FROM generate_series(1, cardinality(hashes)) AS i;
-    PERFORM pg_notify('styrkort_events', head_position::text);
 END $$;
 
 -- as_of over the whole log. recorded_at grows with position, so a BRIN index is small and

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from shared.events import Metadata, NewEvent, Upcasters
 from shared.migrate import Migration, MigrationError, migrate
 from shared.runtime import Runtime
-from shared.store import ConcurrencyError, EventStore
+from shared.store import COPY_AT, ConcurrencyError, EventStore
 from tests.support import connect
 
 META = Metadata(
@@ -66,6 +66,23 @@ def test_events_of_one_command_commit_together_or_not_at_all(goals: Runtime) -> 
         raise RuntimeError("the command failed after appending")
     with connect(goals) as conn:
         assert goals.store.read_all(conn) == []
+
+
+def test_a_large_command_goes_by_copy_and_chains_like_small_ones(goals: Runtime) -> None:
+    append(goals, "thing-1", 0, "ThingMade.v1", name="före")
+    tricky = 'Ängen \\ "citat"\t tab\n ny rad\r\u2028 \\N §45'
+    big = append(goals, "thing-2", 0, *["ThingCounted.v1"] * (COPY_AT + 10), name=tricky)
+    append(goals, "thing-1", 1, "ThingNamed.v1", name="efter")
+    assert [e.position for e in big] == list(range(2, COPY_AT + 12))
+    assert [e.version for e in big] == list(range(1, COPY_AT + 11))
+    with pytest.raises(ConcurrencyError):
+        append(goals, "thing-2", 3, *["ThingCounted.v1"] * COPY_AT)
+    with connect(goals) as conn:
+        stored = goals.store.read_stream(conn, "thing-2")
+        assert stored == big, "what append returned is what was stored"
+        assert stored[0].data["name"] == tricky
+        report = goals.store.verify(conn)
+    assert report.ok and report.checked == COPY_AT + 12
 
 
 def test_event_type_must_carry_a_schema_version(goals: Runtime) -> None:
@@ -129,7 +146,9 @@ def test_reader_following_positions_never_skips_under_eight_concurrent_writers(
                         f"stream-{n}",
                         "thing",
                         version,
-                        [NewEvent("ThingTouched.v1", {"i": version})] * (1 + version % 3),
+                        # writer 0 brings commands large enough to go by COPY
+                        [NewEvent("ThingTouched.v1", {"i": version})]
+                        * (COPY_AT if n == 0 else 1 + version % 3),
                         META,
                     )
                     time.sleep(0.001)  # hold the transaction open a little, as a command does

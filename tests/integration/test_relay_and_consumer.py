@@ -50,9 +50,8 @@ def add_units(goals: Runtime, count: int, renames_every: int = 3) -> int:
 
 def relay_all(relay: Relay, goals: Runtime) -> None:
     with connect(goals) as conn:
-        while relay.relay_batch(conn):
-            pass
-    relay._close_producer()
+        relay.catch_up(conn)
+    relay.close()
 
 
 def topic_events(config: Config, service: str = "goals") -> list[tuple[int, bytes, dict[str, Any]]]:
