@@ -1,7 +1,8 @@
 """The building blocks of aggregates: domain events as frozen dataclasses, and folding them.
 
 Pure Python (no I/O): domain packages build on this. An aggregate declares its events as
-nested classes, so its whole history vocabulary is in one file (STYLE.md, rule 3).
+nested classes, so its whole history vocabulary is in one file (STYLE.md, rule 3). Events and
+aggregate states turn into JSON and back by their type hints (`to_json` / `from_json`).
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ import datetime as dt
 import types
 import typing
 from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Protocol, Self, TypeVar
 
 from shared.events import JsonValue, NewEvent, RecordedEvent
+
+T = TypeVar("T")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,40 +29,57 @@ class DomainEvent:
         return NewEvent(self.TYPE, self.as_data())
 
     def as_data(self) -> dict[str, JsonValue]:
-        return {f.name: _to_json(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        data = to_json(self)
+        assert isinstance(data, dict)
+        return data
 
     @classmethod
     def from_data(cls, data: Mapping[str, JsonValue]) -> Self:
-        hints = typing.get_type_hints(cls)
-        values = {}
-        for f in dataclasses.fields(cls):
-            if f.name in data:
-                values[f.name] = _from_json(hints[f.name], data[f.name])
-        return cls(**values)
+        event: Self = from_json(cls, data)
+        return event
 
 
-def _to_json(value: Any) -> JsonValue:
+def to_json(value: Any) -> JsonValue:
+    """Dataclasses, tuples, dates and mappings as JSON values."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, tuple | list):
-        return [_to_json(v) for v in value]
-    if hasattr(value, "isoformat"):  # date and datetime travel as ISO 8601
+        return [to_json(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, dt.date):  # date and datetime travel as ISO 8601
         return value.isoformat()
     return value
 
 
-def _from_json(hint: Any, value: JsonValue) -> Any:
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
+def from_json(hint: Any, value: Any) -> Any:
+    """The inverse of to_json, guided by a type hint (a dataclass, tuple[...], date, ...)."""
     if value is None:
         return None
-    if origin is tuple:
-        return tuple(_from_json(args[0], v) for v in value)
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
     if origin in (typing.Union, types.UnionType):
         inner = [a for a in args if a is not type(None)]
-        return _from_json(inner[0], value) if len(inner) == 1 else value
+        return from_json(inner[0], value) if len(inner) == 1 else value
+    if dataclasses.is_dataclass(hint) and isinstance(hint, type):
+        hints = typing.get_type_hints(hint)
+        return hint(
+            **{
+                f.name: from_json(hints[f.name], value[f.name])
+                for f in dataclasses.fields(hint)
+                if f.name in value
+            }
+        )
+    if origin is tuple:
+        return tuple(from_json(args[0], v) for v in value)
+    if origin is dict:
+        return {from_json(args[0], k): from_json(args[1], v) for k, v in value.items()}
     if hint is dt.date:
         return dt.date.fromisoformat(value)
     if hint is dt.datetime:
         return dt.datetime.fromisoformat(value)
+    if hint is int and isinstance(value, str):  # dict keys such as target years
+        return int(value)
     return value
 
 
@@ -78,3 +98,31 @@ class EventRegistry:
 
     def decode_all(self, events: Iterable[RecordedEvent]) -> list[DomainEvent]:
         return [self.decode(e) for e in events]
+
+
+class Aggregate(Protocol):
+    """What the generic read model needs of an aggregate's state."""
+
+    version: int
+
+    def when(self, event: Any) -> Any: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class AggregateKind:
+    """An aggregate type as the read side sees it: its stream type, events and folds."""
+
+    stream_type: str
+    state: type[Any]
+    events: EventRegistry
+    #: the state after the stream's first event
+    start: typing.Callable[[Any], Any]
+
+    def fold(self, events: Iterable[DomainEvent]) -> Any | None:
+        state = None
+        for event in events:
+            state = self.start(event) if state is None else state.when(event)
+        return state
+
+    def restore(self, data: Mapping[str, Any]) -> Any:
+        return from_json(self.state, data)

@@ -1,27 +1,164 @@
-"""HTTP routes of the goals service: parse, call a handler, serialise. No business rules here."""
+"""HTTP routes of the goals service: parse, call a handler, serialise. No business rules here.
+
+Every entity type has the same shape: `POST /<things>` creates, `GET /<things>` lists (filters,
+cursor, as_of), `GET /<things>/<id>` reads (as_of, ETag), `POST /<things>/<id>/<action>` runs a
+command (If-Match, Idempotency-Key), and `/history/<id>` (shared) lists the events.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import Schema
 
-from services.goals import handlers, queries
-from services.goals.schemas import (
-    CloseOrgUnitSchema,
-    CreateOrgUnitSchema,
-    MoveOrgUnitSchema,
-    OrgUnitListQuery,
-    OrgUnitPageSchema,
-    OrgUnitSchema,
-    RenameOrgUnitSchema,
+from services.goals import handlers, queries, schemas
+from services.goals.domain import areas, documents, goal, indicator, organisation
+from services.goals.domain.decisions import Decision
+from services.goals.domain.documents import Content
+from services.goals.domain.goal import GoalContent, Lineage, Placement
+from services.goals.domain.indicator import (
+    Baseline,
+    DataSource,
+    Definition,
+    Thresholds,
 )
+from shared import versions
+from shared.aggregate import to_json
 from shared.errors import NotFound
+from shared.events import Metadata
 from shared.http import command_metadata, if_match_version, require_role, with_etag
 from shared.runtime import Runtime
-from shared.schemas import AsOfQuery, encode_cursor
+from shared.schemas import AsOfQuery
+from shared.uow import UnitOfWork
+
+Body = dict[str, Any]
+#: (uow, metadata, entity id, expected version, body) -> the new state
+Command = Callable[[UnitOfWork, Metadata, str, int | None, Body], Any]
+
+
+def decision_of(body: Body) -> Decision:
+    return Decision(body["decided_by"], body["decided_on"], body.get("minute_ref"))
+
+
+def changes_of(body: Body, names: tuple[str, ...]) -> Body:
+    return {
+        name: tuple(v) if isinstance(v, list) else v for name, v in body.items() if name in names
+    }
+
+
+DOCUMENT_FIELDS = ("title", "summary", "valid_from", "valid_to")
+GOAL_FIELDS = (
+    "title",
+    "description",
+    "perspectives",
+    "development_area_id",
+    "programme_id",
+    "derived_from",
+)
+
+
+class Resource:
+    """The routes of one entity type on one blueprint."""
+
+    def __init__(
+        self, runtime: Runtime, blp: Blueprint, entity_type: str, what: str, out: type[Schema]
+    ) -> None:
+        self.runtime = runtime
+        self.blp = blp
+        self.entity_type = entity_type
+        self.what = what
+        self.out = out
+
+    def view(self, state: Any) -> tuple[Any, int, dict[str, str]]:
+        return with_etag(to_json(state), state.version)
+
+    def reads(
+        self, list_query: type[Schema], page: type[Schema], filters: Mapping[str, str]
+    ) -> None:
+        resource = self
+
+        @self.blp.route("")
+        class Collection(MethodView):
+            @resource.blp.arguments(list_query, location="query")
+            @resource.blp.response(200, page)
+            def get(self, query: Body) -> Body:
+                """A page of them, filtered; `as_of` lists them as they stood then."""
+                with resource.runtime.pool.connection() as conn:
+                    return queries.page(conn, resource.entity_type, query, filters)
+
+        @self.blp.route("/<entity_id>", endpoint=f"{self.entity_type}-one")
+        class One(MethodView):
+            @resource.blp.arguments(AsOfQuery, location="query")
+            @resource.blp.response(200, resource.out)
+            def get(self, query: Body, entity_id: str) -> Any:
+                """One of them, now or `as_of` an instant."""
+                return resource.read(entity_id, query.get("as_of"))
+
+    def read(self, entity_id: str, as_of: Any) -> Any:
+        with self.runtime.pool.connection() as conn:
+            state = versions.get(conn, entity_id, as_of)
+        if state is None or not entity_id.startswith(self.prefix):
+            raise NotFound(f"no {self.what} {entity_id}" + (" at that time" if as_of else ""))
+        return with_etag(state, state["version"])
+
+    @property
+    def prefix(self) -> str:
+        return {
+            organisation.STREAM_TYPE: organisation.STREAM_PREFIX,
+            documents.STREAM_TYPE: documents.STREAM_PREFIX,
+            areas.STREAM_TYPE: areas.STREAM_PREFIX,
+            goal.STREAM_TYPE: goal.STREAM_PREFIX,
+            indicator.STREAM_TYPE: indicator.STREAM_PREFIX,
+        }[self.entity_type]
+
+    def create(
+        self,
+        schema: type[Schema],
+        run: Callable[[UnitOfWork, Metadata, Body], Any],
+        doc: str,
+        path: str = "",
+    ) -> None:
+        resource = self
+
+        class Create(MethodView):
+            @resource.blp.arguments(schema)
+            @resource.blp.response(201, resource.out)
+            def post(self, body: Body, **path_args: str) -> Any:
+                require_role("editor")
+                state = run(resource.runtime.uow(), command_metadata(), {**body, **path_args})
+                view, status, headers = with_etag(to_json(state), state.version, 201)
+                headers["Location"] = url_for(
+                    f"{resource.blp.name}.{resource.entity_type}-one", entity_id=state.id
+                )
+                return view, status, headers
+
+        Create.post.__doc__ = doc
+        self.blp.add_url_rule(path, view_func=Create.as_view(f"{self.entity_type}-create"))
+
+    def command(self, action: str, schema: type[Schema], run: Command, doc: str) -> None:
+        resource = self
+
+        class Action(MethodView):
+            @resource.blp.arguments(schema)
+            @resource.blp.response(200, resource.out)
+            def post(self, body: Body, entity_id: str) -> Any:
+                require_role("editor")
+                state = run(
+                    resource.runtime.uow(), command_metadata(), entity_id, if_match_version(), body
+                )
+                return resource.view(state)
+
+        Action.post.__doc__ = doc
+        self.blp.add_url_rule(
+            f"/<entity_id>/{action}", view_func=Action.as_view(f"{self.entity_type}-{action}")
+        )
+
+
+# -- organisation units -------------------------------------------------------------------------
 
 
 def org_units_blueprint(runtime: Runtime) -> Blueprint:
@@ -31,94 +168,299 @@ def org_units_blueprint(runtime: Runtime) -> Blueprint:
         url_prefix="/api/v1/org-units",
         description="Organisation units (organisationsenheter)",
     )
-
-    @blp.route("")
-    class OrgUnits(MethodView):
-        @blp.arguments(OrgUnitListQuery, location="query")
-        @blp.response(200, OrgUnitPageSchema)
-        def get(self, query: dict[str, Any]) -> dict[str, Any]:
-            """List units, filtered, a page at a time; `as_of` gives the tree at that instant."""
-            after = query.get("cursor")
-            with runtime.pool.connection() as conn:
-                if "as_of" in query:
-                    units = [
-                        queries.org_unit_view(u)
-                        for u in queries.org_units_as_of(runtime.store, conn, query["as_of"])
-                    ]
-                    items = [u for u in units if _matches(u, query) and u["id"] > (after or "")]
-                    items = items[: query["limit"]]
-                else:
-                    items = queries.list_org_units(
-                        conn,
-                        after_id=after,
-                        limit=query["limit"],
-                        kind=query.get("kind"),
-                        parent_id=query.get("parent_id"),
-                        status=query.get("status"),
-                    )
-            full = len(items) == query["limit"]
-            return {"items": items, "next_cursor": encode_cursor(items[-1]["id"]) if full else None}
-
-        @blp.arguments(CreateOrgUnitSchema)
-        @blp.response(201, OrgUnitSchema)
-        def post(self, body: dict[str, Any]) -> Any:
-            """Create a unit under its parent (a council has none)."""
-            require_role("editor")
-            unit = handlers.create_org_unit(runtime.uow(), command_metadata(), **body)
-            view, status, headers = with_etag(queries.org_unit_view(unit), unit.version, 201)
-            headers["Location"] = url_for("org-units.OrgUnit", unit_id=unit.id)
-            return view, status, headers
-
-    @blp.route("/<unit_id>")
-    class OrgUnit(MethodView):
-        @blp.arguments(AsOfQuery, location="query")
-        @blp.response(200, OrgUnitSchema)
-        def get(self, query: dict[str, Any], unit_id: str) -> Any:
-            """One unit, now or `as_of` an instant."""
-            with runtime.pool.connection() as conn:
-                if "as_of" in query:
-                    unit = queries.org_unit_as_of(runtime.store, conn, unit_id, query["as_of"])
-                    view = queries.org_unit_view(unit) if unit else None
-                else:
-                    view = queries.get_org_unit(conn, unit_id)
-            if view is None:
-                raise NotFound(
-                    f"no organisation unit {unit_id}"
-                    + (" at that time" if "as_of" in query else "")
-                )
-            return with_etag(view, view["version"])
-
-    def _command(path: str, schema: type, handler: Any, arg: str, doc: str) -> None:
-        @blp.route(f"/<unit_id>/{path}", endpoint=f"{path}-org-unit")
-        class Command(MethodView):
-            @blp.arguments(schema)
-            @blp.response(200, OrgUnitSchema)
-            def post(self, body: dict[str, Any], unit_id: str) -> Any:
-                require_role("editor")
-                unit = handler(
-                    runtime.uow(), command_metadata(), unit_id, if_match_version(), body[arg]
-                )
-                return with_etag(queries.org_unit_view(unit), unit.version)
-
-        Command.post.__doc__ = doc
-
-    _command("rename", RenameOrgUnitSchema, handlers.rename_org_unit, "name", "Rename a unit.")
-    _command(
+    units = Resource(
+        runtime, blp, organisation.STREAM_TYPE, "organisation unit", schemas.OrgUnitSchema
+    )
+    units.reads(
+        schemas.OrgUnitListQuery,
+        schemas.OrgUnitPageSchema,
+        {"kind": "kind", "parent_id": "parent_id", "status": "status"},
+    )
+    units.create(
+        schemas.CreateOrgUnitSchema,
+        lambda uow, md, b: handlers.create_org_unit(uow, md, **b),
+        "Create a unit under its parent (a council has none).",
+    )
+    units.command(
+        "rename",
+        schemas.RenameOrgUnitSchema,
+        lambda uow, md, i, v, b: handlers.rename_org_unit(uow, md, i, v, b["name"]),
+        "Rename a unit.",
+    )
+    units.command(
         "move",
-        MoveOrgUnitSchema,
-        handlers.move_org_unit,
-        "parent_id",
+        schemas.MoveOrgUnitSchema,
+        lambda uow, md, i, v, b: handlers.move_org_unit(uow, md, i, v, b["parent_id"]),
         "Move a unit under another parent (no cycles).",
     )
-    _command(
+    units.command(
         "close",
-        CloseOrgUnitSchema,
-        handlers.close_org_unit,
-        "reason",
-        "Close a unit: it takes no new goals or units.",
+        schemas.ReasonSchema,
+        lambda uow, md, i, v, b: handlers.close_org_unit(uow, md, i, v, b["reason"]),
+        "Close a unit: it takes no new goals, documents or units.",
     )
     return blp
 
 
-def _matches(unit: dict[str, Any], query: dict[str, Any]) -> bool:
-    return all(unit[k] == query[k] for k in ("kind", "parent_id", "status") if k in query)
+# -- steering documents -------------------------------------------------------------------------
+
+
+def documents_blueprint(runtime: Runtime) -> Blueprint:
+    blp = Blueprint(
+        "documents",
+        __name__,
+        url_prefix="/api/v1/documents",
+        description="Steering documents (styrdokument) and who adopts them",
+    )
+    docs = Resource(
+        runtime, blp, documents.STREAM_TYPE, "steering document", schemas.DocumentSchema
+    )
+    docs.reads(
+        schemas.DocumentListQuery,
+        schemas.DocumentPageSchema,
+        {"doc_type": "doc_type", "owner_unit_id": "owner_unit_id", "status": "status"},
+    )
+    docs.create(
+        schemas.DraftDocumentSchema,
+        lambda uow, md, b: handlers.draft_document(
+            uow,
+            md,
+            doc_type=b["doc_type"],
+            owner_unit_id=b["owner_unit_id"],
+            content=Content(b["title"], b["summary"], b["valid_from"], b["valid_to"]),
+        ),
+        "Draft a steering document of a unit.",
+    )
+    docs.command(
+        "edit",
+        schemas.DocumentContentFields,
+        lambda uow, md, i, v, b: handlers.edit_document(
+            uow, md, i, v, changes_of(b, DOCUMENT_FIELDS)
+        ),
+        "Change a draft.",
+    )
+    docs.command(
+        "adopt",
+        schemas.DecisionFields,
+        lambda uow, md, i, v, b: handlers.adopt_document(uow, md, i, v, decision_of(b)),
+        "Adopt (fastställa) a draft: by the body or role its type requires.",
+    )
+    docs.command(
+        "revise",
+        schemas.ReviseDocumentSchema,
+        lambda uow, md, i, v, b: handlers.revise_document(
+            uow, md, i, v, changes_of(b, DOCUMENT_FIELDS), decision_of(b)
+        ),
+        "Adopt a new edition; the earlier editions stay in the history.",
+    )
+    docs.command(
+        "repeal",
+        schemas.RepealDocumentSchema,
+        lambda uow, md, i, v, b: handlers.repeal_document(
+            uow, md, i, v, b["reason"], decision_of(b)
+        ),
+        "Repeal (upphäva) an adopted document.",
+    )
+    return blp
+
+
+# -- development areas --------------------------------------------------------------------------
+
+
+def areas_blueprint(runtime: Runtime) -> Blueprint:
+    blp = Blueprint(
+        "development-areas",
+        __name__,
+        url_prefix="/api/v1/development-areas",
+        description="Development areas (utvecklingsområden) under the vision",
+    )
+    resource = Resource(runtime, blp, areas.STREAM_TYPE, "development area", schemas.AreaSchema)
+    resource.reads(schemas.AreaListQuery, schemas.AreaPageSchema, {"status": "status"})
+    resource.create(
+        schemas.DefineAreaSchema,
+        lambda uow, md, b: handlers.define_area(uow, md, **b),
+        "Define a development area of the long-term plan.",
+    )
+    resource.command(
+        "retire",
+        schemas.ReasonSchema,
+        lambda uow, md, i, v, b: handlers.retire_area(uow, md, i, v, b["reason"]),
+        "Retire an area: it takes no new strategic goals.",
+    )
+    return blp
+
+
+# -- goals and indicators -----------------------------------------------------------------------
+
+
+def _draft_goal(uow: UnitOfWork, md: Metadata, b: Body) -> Any:
+    lineage = b.get("lineage")
+    return handlers.draft_goal(
+        uow,
+        md,
+        level=b["level"],
+        owner_unit_id=b["owner_unit_id"],
+        period=b["period"],
+        content=GoalContent(b["title"], b.get("description", ""), tuple(b.get("perspectives", ()))),
+        placement=Placement(
+            b.get("development_area_id"), b.get("programme_id"), tuple(b.get("derived_from", ()))
+        ),
+        lineage=Lineage(lineage["relation"], tuple(lineage["predecessors"])) if lineage else None,
+    )
+
+
+def _define_indicator(uow: UnitOfWork, md: Metadata, b: Body) -> Any:
+    source = b["source"]
+    baseline = b.get("baseline")
+    thresholds = b.get("thresholds")
+    return handlers.define_indicator(
+        uow,
+        md,
+        b["goal_id"],
+        definition=Definition(
+            b["name"],
+            b["unit_of_measure"],
+            b["direction"],
+            DataSource(source["kind"], source.get("kpi_id"), source.get("description", "")),
+            Baseline(baseline["value"], baseline["year"]) if baseline else None,
+        ),
+        targets={int(year): value for year, value in b.get("targets", {}).items()},
+        thresholds=Thresholds(thresholds["green"], thresholds["yellow"]) if thresholds else None,
+    )
+
+
+def goals_blueprint(runtime: Runtime) -> Blueprint:
+    blp = Blueprint(
+        "goals",
+        __name__,
+        url_prefix="/api/v1/goals",
+        description="Strategic and operational goals (strategiska mål, "
+        "verksamhetsmål), their decisions, lineage and indicators",
+    )
+
+    @blp.route("/tree")
+    class Tree(MethodView):
+        @blp.arguments(schemas.TreeQuery, location="query")
+        @blp.response(200, schemas.TreeSchema)
+        def get(self, query: Body) -> Body:
+            """vision → development areas → strategic → operational goals → indicators."""
+            with runtime.pool.connection() as conn:
+                return queries.goal_tree(conn, query.get("as_of"), query.get("period"))
+
+    goals = Resource(runtime, blp, goal.STREAM_TYPE, "goal", schemas.GoalSchema)
+    goals.reads(
+        schemas.GoalListQuery,
+        schemas.GoalPageSchema,
+        {
+            "level": "level",
+            "owner_unit_id": "owner_unit_id",
+            "period": "period",
+            "status": "status",
+            "development_area_id": "placement.development_area_id",
+        },
+    )
+    goals.create(
+        schemas.DraftGoalSchema,
+        _draft_goal,
+        "Draft a strategic (council) or operational (committee, company) goal.",
+    )
+    goals.command(
+        "edit",
+        schemas.GoalChangeFields,
+        lambda uow, md, i, v, b: handlers.edit_goal(uow, md, i, v, changes_of(b, GOAL_FIELDS)),
+        "Change a draft goal (after adoption: revise by decision).",
+    )
+    goals.command(
+        "adopt",
+        schemas.DecisionFields,
+        lambda uow, md, i, v, b: handlers.adopt_goal(uow, md, i, v, decision_of(b)),
+        "Adopt a draft goal: who decided, when, the minute reference.",
+    )
+    goals.command(
+        "revise",
+        schemas.ReviseGoalSchema,
+        lambda uow, md, i, v, b: handlers.revise_goal(
+            uow, md, i, v, changes_of(b, GOAL_FIELDS), decision_of(b)
+        ),
+        "Change an adopted goal by a new decision.",
+    )
+    goals.command(
+        "retire",
+        schemas.ReasonAndDecisionSchema,
+        lambda uow, md, i, v, b: handlers.retire_goal(uow, md, i, v, b["reason"], decision_of(b)),
+        "Retire a goal by decision.",
+    )
+    goals.command(
+        "evaluate",
+        schemas.EvaluateGoalSchema,
+        lambda uow, md, i, v, b: handlers.evaluate_goal(
+            uow, md, i, v, b["outcome"], b["reasoning"], b["evaluated_on"]
+        ),
+        "Evaluate an adopted goal at the end of its mandate period.",
+    )
+
+    indicators = Resource(runtime, blp, indicator.STREAM_TYPE, "indicator", schemas.IndicatorSchema)
+    indicators.create(
+        schemas.DefineIndicatorSchema,
+        _define_indicator,
+        "Define an indicator on a goal, with targets and thresholds.",
+        path="/<goal_id>/indicators",
+    )
+
+    @blp.route("/<goal_id>/indicators", endpoint="goal-indicators")
+    class GoalIndicators(MethodView):
+        @blp.arguments(schemas.IndicatorListQuery, location="query")
+        @blp.response(200, schemas.IndicatorPageSchema)
+        def get(self, query: Body, goal_id: str) -> Body:
+            """The indicators of a goal, now or as of an instant."""
+            with runtime.pool.connection() as conn:
+                if versions.get(conn, goal_id, query.get("as_of")) is None:
+                    raise NotFound(f"no goal {goal_id}")
+                return queries.page(
+                    conn,
+                    indicator.STREAM_TYPE,
+                    {**query, "goal_id": goal_id},
+                    {"goal_id": "goal_id", "status": "status"},
+                )
+
+    return blp
+
+
+def indicators_blueprint(runtime: Runtime) -> Blueprint:
+    blp = Blueprint(
+        "indicators",
+        __name__,
+        url_prefix="/api/v1/indicators",
+        description="Indicators: targets per year, thresholds, data sources",
+    )
+    resource = Resource(runtime, blp, indicator.STREAM_TYPE, "indicator", schemas.IndicatorSchema)
+
+    @blp.route("/<entity_id>", endpoint=f"{indicator.STREAM_TYPE}-one")
+    class One(MethodView):
+        @blp.arguments(AsOfQuery, location="query")
+        @blp.response(200, schemas.IndicatorSchema)
+        def get(self, query: Body, entity_id: str) -> Any:
+            """An indicator, now or `as_of` an instant."""
+            return resource.read(entity_id, query.get("as_of"))
+
+    resource.command(
+        "targets",
+        schemas.TargetSchema,
+        lambda uow, md, i, v, b: handlers.set_target(uow, md, i, v, b["year"], b["value"]),
+        "Set the target value of one year of the goal's mandate period.",
+    )
+    resource.command(
+        "thresholds",
+        schemas.ThresholdsSchema,
+        lambda uow, md, i, v, b: handlers.set_thresholds(
+            uow, md, i, v, Thresholds(b["green"], b["yellow"])
+        ),
+        "Set the green and yellow thresholds.",
+    )
+    resource.command(
+        "retire",
+        schemas.ReasonSchema,
+        lambda uow, md, i, v, b: handlers.retire_indicator(uow, md, i, v, b["reason"]),
+        "Retire an indicator.",
+    )
+    return blp

@@ -6,7 +6,13 @@ from pathlib import Path
 
 from flask import Flask
 
-from services.goals.api import org_units_blueprint
+from services.goals.api import (
+    areas_blueprint,
+    documents_blueprint,
+    goals_blueprint,
+    indicators_blueprint,
+    org_units_blueprint,
+)
 from services.goals.projections import own_projections
 from services.goals.seed import seed
 from shared.admin import event_store_blueprint
@@ -29,6 +35,13 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
         title="styrkort goals",
         description="Organisation, steering documents, goals and indicators (politics' what).",
     )
-    api.register_blueprint(org_units_blueprint(runtime))
+    for blueprint in (
+        org_units_blueprint,
+        documents_blueprint,
+        areas_blueprint,
+        goals_blueprint,
+        indicators_blueprint,
+    ):
+        api.register_blueprint(blueprint(runtime))
     api.register_blueprint(event_store_blueprint(runtime))
     return app

@@ -1,82 +1,119 @@
-"""The read side of the goals service: read models in SQL, and folds of events for as_of."""
+"""The read side of the goals service: entities now or as of an instant, lists, the goal tree.
+
+Everything reads `entity_versions`, so every read takes `as_of` at the same cost as a read of
+the present.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict
+from collections.abc import Mapping
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
 
-from services.goals.domain.organisation import EVENTS, STREAM_TYPE, OrgUnit
-from shared.store import EventStore
-
-
-def org_unit_as_of(
-    store: EventStore, conn: psycopg.Connection[Any], unit_id: str, as_of: dt.datetime | None
-) -> OrgUnit | None:
-    """The unit folded from its events recorded by `as_of` (all of them when None)."""
-    return OrgUnit.replay(EVENTS.decode_all(store.read_stream(conn, unit_id, as_of=as_of)))
-
-
-def org_units_as_of(
-    store: EventStore, conn: psycopg.Connection[Any], as_of: dt.datetime
-) -> list[OrgUnit]:
-    """Every unit as it stood at `as_of`, folded from the log (no read model involved)."""
-    by_stream: dict[str, list[Any]] = {}
-    for event in store.iterate_all(conn, stream_types=[STREAM_TYPE], as_of=as_of):
-        by_stream.setdefault(event.stream_id, []).append(EVENTS.decode(event))
-    units = [OrgUnit.replay(events) for events in by_stream.values()]
-    return sorted((u for u in units if u is not None), key=lambda u: u.id)
-
-
-def org_unit_view(unit: OrgUnit) -> dict[str, Any]:
-    view = asdict(unit)
-    view["status"] = "closed" if view.pop("closed") else "active"
-    return view
-
-
-def get_org_unit(conn: psycopg.Connection[Any], unit_id: str) -> dict[str, Any] | None:
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
-            "SELECT id, name, kind, parent_id, status, version FROM org_units WHERE id = %s",
-            [unit_id],
-        ).fetchone()
-
-
-def list_org_units(
-    conn: psycopg.Connection[Any],
-    *,
-    after_id: str | None,
-    limit: int,
-    kind: str | None = None,
-    parent_id: str | None = None,
-    status: str | None = None,
-) -> list[dict[str, Any]]:
-    """A page of units ordered by id, after `after_id`."""
-    where, params = ["id > %s"], [after_id or ""]
-    for column, value in (("kind", kind), ("parent_id", parent_id), ("status", status)):
-        if value is not None:
-            where.append(f"{column} = %s")
-            params.append(value)
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
-            "SELECT id, name, kind, parent_id, status, version FROM org_units "
-            f"WHERE {' AND '.join(where)} ORDER BY id LIMIT %s",
-            [*params, limit],
-        ).fetchall()
+from services.goals.domain import areas, documents, goal, indicator, organisation
+from shared import versions
 
 
 def ancestry(conn: psycopg.Connection[Any], unit_id: str) -> list[str]:
-    """The ids from `unit_id` up to the root, itself first."""
+    """The ids from `unit_id` up to the root, itself first (current organisation)."""
     rows = conn.execute(
         """WITH RECURSIVE up(id, parent_id, depth) AS (
-               SELECT id, parent_id, 0 FROM org_units WHERE id = %s
+               SELECT entity_id, state ->> 'parent_id', 0 FROM entity_versions
+                WHERE entity_id = %s AND valid_to IS NULL
              UNION ALL
-               SELECT u.id, u.parent_id, up.depth + 1 FROM org_units u
-                 JOIN up ON u.id = up.parent_id WHERE up.depth < 100)
+               SELECT v.entity_id, v.state ->> 'parent_id', up.depth + 1 FROM entity_versions v
+                 JOIN up ON v.entity_id = up.parent_id
+                WHERE v.valid_to IS NULL AND up.depth < 100)
            SELECT id FROM up ORDER BY depth""",
         [unit_id],
     ).fetchall()
     return [r[0] for r in rows]
+
+
+def page(
+    conn: psycopg.Connection[Any],
+    entity_type: str,
+    query: Mapping[str, Any],
+    filters: Mapping[str, str],
+) -> dict[str, Any]:
+    """A page of one entity type: `filters` maps query parameters to state paths."""
+    from shared.schemas import encode_cursor
+
+    where = {path: query[name] for name, path in filters.items() if name in query}
+    items = versions.find(
+        conn,
+        entity_type,
+        as_of=query.get("as_of"),
+        where=where,
+        after_id=query.get("cursor"),
+        limit=query["limit"],
+    )
+    full = len(items) == query["limit"]
+    return {"items": items, "next_cursor": encode_cursor(items[-1]["id"]) if full else None}
+
+
+def goal_tree(
+    conn: psycopg.Connection[Any], as_of: dt.datetime | None, period: str | None
+) -> dict[str, Any]:
+    """vision → development areas → strategic goals → operational goals → indicators."""
+    where = {"period": period} if period else {}
+    visions = versions.find(
+        conn, documents.STREAM_TYPE, as_of=as_of, where={"doc_type": "vision", "status": "adopted"}
+    )
+    all_goals = versions.find(conn, goal.STREAM_TYPE, as_of=as_of, where=where)
+    goal_ids = {g["id"] for g in all_goals}
+    indicators_by_goal: dict[str, list[dict[str, Any]]] = {}
+    for item in versions.find(conn, indicator.STREAM_TYPE, as_of=as_of):
+        if item["goal_id"] in goal_ids:
+            indicators_by_goal.setdefault(item["goal_id"], []).append(item)
+    units = {u["id"]: u["name"] for u in versions.find(conn, organisation.STREAM_TYPE, as_of=as_of)}
+
+    def node(g: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": g["id"],
+            "level": g["level"],
+            "title": g["content"]["title"],
+            "status": g["status"],
+            "period": g["period"],
+            "version": g["version"],
+            "owner_unit_id": g["owner_unit_id"],
+            "owner_unit_name": units.get(g["owner_unit_id"]),
+            "indicators": indicators_by_goal.get(g["id"], []),
+        }
+
+    operational: dict[str, list[dict[str, Any]]] = {}
+    for g in all_goals:
+        if g["level"] == "operational":
+            for source in g["placement"]["derived_from"]:
+                operational.setdefault(source, []).append(node(g))
+    strategic_by_area: dict[str | None, list[dict[str, Any]]] = {}
+    for g in all_goals:
+        if g["level"] == "strategic":
+            strategic_by_area.setdefault(g["placement"]["development_area_id"], []).append(
+                {**node(g), "operational_goals": operational.get(g["id"], [])}
+            )
+    development_areas = [
+        {
+            "id": a["id"],
+            "name": a["name"],
+            "status": a["status"],
+            "strategic_goals": strategic_by_area.get(a["id"], []),
+        }
+        for a in versions.find(conn, areas.STREAM_TYPE, as_of=as_of)
+    ]
+    vision = max(visions, key=lambda v: v["content"]["valid_from"]) if visions else None
+    return {
+        "as_of": as_of,
+        "period": period,
+        "vision": {
+            "id": vision["id"],
+            "title": vision["content"]["title"],
+            "summary": vision["content"]["summary"],
+        }
+        if vision
+        else None,
+        "development_areas": development_areas,
+        "goal_count": len(all_goals),
+    }

@@ -221,7 +221,8 @@ def test_rebuilt_read_model_equals_the_live_one(editor: SignedClient, goals: Run
     def read_model() -> list[tuple[Any, ...]]:
         with connect(goals) as conn:
             return conn.execute(
-                "SELECT id, name, kind, parent_id, status, version FROM org_units ORDER BY id"
+                "SELECT entity_id, version, valid_from, valid_to, position, state "
+                "FROM entity_versions ORDER BY entity_id, version"
             ).fetchall()
 
     live = read_model()

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
-from shared.aggregate import DomainEvent, EventRegistry
+from shared.aggregate import AggregateKind, DomainEvent, EventRegistry
 from shared.errors import InvalidInput, RuleViolation
 
 STREAM_TYPE = "org_unit"
@@ -35,7 +36,7 @@ class OrgUnit:
     name: str
     kind: str
     parent_id: str | None
-    closed: bool = False
+    status: str = "active"  # active, closed
     version: int = 0
 
     # -- events (the unit's whole history vocabulary) -----------------------------------------
@@ -99,12 +100,16 @@ class OrgUnit:
             raise InvalidInput("say why the unit is closed", {"reason": ["must not be blank"]})
         return [OrgUnit.Closed(self.id, reason.strip())]
 
+    @property
+    def closed(self) -> bool:
+        return self.status == "closed"
+
     def _require_open(self, action: str) -> None:
         if self.closed:
             raise RuleViolation(f"{self.name} is closed and cannot be {action}")
 
     # -- folding events -----------------------------------------------------------------------
-    def when(self, event: DomainEvent) -> OrgUnit:
+    def when(self, event: Any) -> OrgUnit:
         version = self.version + 1
         match event:
             case OrgUnit.Renamed(name=name):
@@ -112,23 +117,23 @@ class OrgUnit:
             case OrgUnit.Moved(parent_id=parent_id):
                 return replace(self, parent_id=parent_id, version=version)
             case OrgUnit.Closed():
-                return replace(self, closed=True, version=version)
+                return replace(self, status="closed", version=version)
         raise ValueError(f"{type(event).__name__} cannot follow the creation of a unit")
 
     @staticmethod
+    def start(event: Any) -> OrgUnit:
+        if not isinstance(event, OrgUnit.Created):
+            raise ValueError(f"{type(event).__name__} before OrgUnitCreated")
+        return OrgUnit(event.unit_id, event.name, event.kind, event.parent_id, version=1)
+
+    @staticmethod
     def replay(events: Iterable[DomainEvent]) -> OrgUnit | None:
-        unit: OrgUnit | None = None
-        for event in events:
-            if isinstance(event, OrgUnit.Created):
-                unit = OrgUnit(event.unit_id, event.name, event.kind, event.parent_id, version=1)
-            elif unit is None:
-                raise ValueError(f"{type(event).__name__} before OrgUnitCreated")
-            else:
-                unit = unit.when(event)
-        return unit
+        result: OrgUnit | None = KIND.fold(events)
+        return result
 
 
 EVENTS = EventRegistry(OrgUnit.Created, OrgUnit.Renamed, OrgUnit.Moved, OrgUnit.Closed)
+KIND = AggregateKind(STREAM_TYPE, OrgUnit, EVENTS, OrgUnit.start)
 
 
 def _valid_name(name: str) -> str:

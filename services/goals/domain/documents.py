@@ -1,0 +1,251 @@
+"""Steering documents (styrdokument): vision, plans, programmes, policies, guidelines, routines.
+
+Who may adopt each type is a business rule ("fastställs av", DOMAIN.md). A revision is a new
+edition by a new decision; earlier editions stay in the history and in `as_of`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+from typing import Any
+
+from services.goals.domain.decisions import (
+    Decider,
+    Decision,
+    require_decider,
+    require_minute_ref,
+)
+from shared.aggregate import AggregateKind, DomainEvent, EventRegistry
+from shared.errors import InvalidInput, RuleViolation
+
+STREAM_TYPE = "steering_document"
+STREAM_PREFIX = "document-"
+
+#: document type -> who may adopt it
+ADOPTED_BY: dict[str, tuple[str, ...]] = {
+    "vision": ("council",),
+    "long_term_plan": ("council",),
+    "political_programme": ("council",),
+    "statutory_plan": ("council",),
+    "policy": ("executive_board", "committee", "company", "chief_executive"),
+    "guideline": ("executive_board", "committee", "chief_executive"),
+    "action_plan": ("manager",),
+    "routine": ("manager", "process_owner"),
+}
+DOCUMENT_TYPES = tuple(ADOPTED_BY)
+#: Political bodies minute their decisions; their adoptions need a minute reference.
+POLITICAL = ("council", "executive_board", "committee", "company")
+
+
+@dataclass(frozen=True)
+class Content:
+    """What an edition of a document says and when it applies."""
+
+    title: str
+    summary: str
+    valid_from: dt.date
+    valid_to: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class SteeringDocument:
+    id: str
+    doc_type: str
+    owner_unit_id: str
+    content: Content
+    status: str = "draft"  # draft, adopted, repealed
+    edition: int = 0  # 1 when first adopted, +1 per revision
+    decision: Decision | None = None
+    version: int = 0
+
+    @dataclass(frozen=True)
+    class Drafted(DomainEvent):
+        TYPE = "SteeringDocumentDrafted.v1"
+        document_id: str
+        doc_type: str
+        owner_unit_id: str
+        content: Content
+
+    @dataclass(frozen=True)
+    class Edited(DomainEvent):
+        TYPE = "SteeringDocumentEdited.v1"
+        document_id: str
+        content: Content
+
+    @dataclass(frozen=True)
+    class Adopted(DomainEvent):
+        TYPE = "SteeringDocumentAdopted.v1"
+        document_id: str
+        edition: int
+        decided_by: str
+        decided_on: dt.date
+        minute_ref: str | None
+
+    @dataclass(frozen=True)
+    class Revised(DomainEvent):
+        TYPE = "SteeringDocumentRevised.v1"
+        document_id: str
+        edition: int
+        content: Content
+        decided_by: str
+        decided_on: dt.date
+        minute_ref: str | None
+
+    @dataclass(frozen=True)
+    class Repealed(DomainEvent):
+        TYPE = "SteeringDocumentRepealed.v1"
+        document_id: str
+        reason: str
+        decided_by: str
+        decided_on: dt.date
+        minute_ref: str | None
+
+    # -- commands -------------------------------------------------------------------------------
+    @staticmethod
+    def draft(
+        document_id: str,
+        doc_type: str,
+        owner_unit_id: str,
+        content: Content,
+        owner_closed: bool = False,
+    ) -> list[DomainEvent]:
+        if doc_type not in ADOPTED_BY:
+            raise InvalidInput(
+                f"unknown document type {doc_type!r}; one of {', '.join(DOCUMENT_TYPES)}",
+                {"doc_type": ["unknown type"]},
+            )
+        if owner_closed:
+            raise RuleViolation(
+                "the owning unit is closed and takes no new documents",
+                {"owner_unit_id": ["closed unit"]},
+            )
+        return [
+            SteeringDocument.Drafted(document_id, doc_type, owner_unit_id, _valid_content(content))
+        ]
+
+    def edit(self, content: Content) -> list[DomainEvent]:
+        if self.status != "draft":
+            raise RuleViolation(
+                f"an {self.status} document changes only by a revision decision (POST …/revise)"
+            )
+        return [SteeringDocument.Edited(self.id, _valid_content(content))]
+
+    def adopt(self, decision: Decision, decider: Decider) -> list[DomainEvent]:
+        if self.status != "draft":
+            raise RuleViolation(
+                f"the document is {self.status}; only a draft can be adopted"
+                + ("; revise it instead" if self.status == "adopted" else "")
+            )
+        self._check_decider(decision, decider)
+        return [
+            SteeringDocument.Adopted(
+                self.id, 1, decision.decided_by, decision.decided_on, decision.minute_ref
+            )
+        ]
+
+    def revise(self, content: Content, decision: Decision, decider: Decider) -> list[DomainEvent]:
+        if self.status != "adopted":
+            raise RuleViolation(
+                f"only an adopted document can be revised; this one is {self.status}"
+            )
+        self._check_decider(decision, decider)
+        return [
+            SteeringDocument.Revised(
+                self.id,
+                self.edition + 1,
+                _valid_content(content),
+                decision.decided_by,
+                decision.decided_on,
+                decision.minute_ref,
+            )
+        ]
+
+    def repeal(self, reason: str, decision: Decision, decider: Decider) -> list[DomainEvent]:
+        if self.status != "adopted":
+            raise RuleViolation(
+                f"only an adopted document can be repealed; this one is {self.status}"
+            )
+        if not reason.strip():
+            raise InvalidInput("say why the document is repealed", {"reason": ["blank"]})
+        self._check_decider(decision, decider)
+        return [
+            SteeringDocument.Repealed(
+                self.id,
+                reason.strip(),
+                decision.decided_by,
+                decision.decided_on,
+                decision.minute_ref,
+            )
+        ]
+
+    def _check_decider(self, decision: Decision, decider: Decider) -> None:
+        what = f"a {self.doc_type.replace('_', ' ')}"
+        require_decider(decider, ADOPTED_BY[self.doc_type], what)
+        if decider.kind == "manager" and decider.unit_id != self.owner_unit_id:
+            raise RuleViolation(
+                f"{what} is adopted by the manager of the unit it belongs to, "
+                f"not by {decider.name}",
+                {"decided_by": ["another unit"]},
+            )
+        if decider.kind in POLITICAL:
+            require_minute_ref(decision, f"adopting {what}")
+
+    # -- folding ------------------------------------------------------------------------------
+    @staticmethod
+    def start(event: Any) -> SteeringDocument:
+        if not isinstance(event, SteeringDocument.Drafted):
+            raise ValueError(f"{type(event).__name__} before SteeringDocumentDrafted")
+        return SteeringDocument(
+            event.document_id, event.doc_type, event.owner_unit_id, event.content, version=1
+        )
+
+    def when(self, event: Any) -> SteeringDocument:
+        version = self.version + 1
+        match event:
+            case SteeringDocument.Edited(content=content):
+                return replace(self, content=content, version=version)
+            case SteeringDocument.Adopted():
+                return replace(
+                    self,
+                    status="adopted",
+                    edition=event.edition,
+                    version=version,
+                    decision=_decision(event),
+                )
+            case SteeringDocument.Revised():
+                return replace(
+                    self,
+                    content=event.content,
+                    edition=event.edition,
+                    decision=_decision(event),
+                    version=version,
+                )
+            case SteeringDocument.Repealed():
+                return replace(self, status="repealed", decision=_decision(event), version=version)
+        raise ValueError(f"{type(event).__name__} does not apply to a steering document")
+
+
+def _decision(event: Any) -> Decision:
+    return Decision(event.decided_by, event.decided_on, event.minute_ref)
+
+
+def _valid_content(content: Content) -> Content:
+    title = content.title.strip()
+    if not title:
+        raise InvalidInput("a document needs a title", {"title": ["must not be blank"]})
+    if content.valid_to is not None and content.valid_to < content.valid_from:
+        raise InvalidInput(
+            "a document cannot stop applying before it starts", {"valid_to": ["before valid_from"]}
+        )
+    return replace(content, title=title, summary=content.summary.strip())
+
+
+EVENTS = EventRegistry(
+    SteeringDocument.Drafted,
+    SteeringDocument.Edited,
+    SteeringDocument.Adopted,
+    SteeringDocument.Revised,
+    SteeringDocument.Repealed,
+)
+KIND = AggregateKind(STREAM_TYPE, SteeringDocument, EVENTS, SteeringDocument.start)

@@ -1,0 +1,524 @@
+"""Goals (mål): strategic goals of the council and operational goals of committees and companies.
+
+Strategic goals (strategiska mål) are adopted by the council for a mandate period and belong to
+a development area. Operational goals (verksamhetsmål / nämndmål) are adopted by a committee or
+company board and trace to at least one adopted strategic goal of the same period. After
+adoption a goal changes only by a new decision; at the end of the period it is evaluated. A goal
+carried into a new period keeps its lineage, so it can be followed across periods.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from services.goals.domain.decisions import Decider, Decision, require_decider, require_minute_ref
+from shared.aggregate import AggregateKind, DomainEvent, EventRegistry
+from shared.errors import InvalidInput, RuleViolation
+
+STREAM_TYPE = "goal"
+STREAM_PREFIX = "goal-"
+LEVELS = ("strategic", "operational")
+PERSPECTIVES = ("social", "economic", "environmental")
+OUTCOMES = ("met", "partly_met", "not_met")
+RELATIONS = ("continues", "split_from", "merged_from")
+OPERATIONAL_OWNERS = ("committee", "company")
+_PERIOD = re.compile(r"^(\d{4})-(\d{4})$")
+
+
+@dataclass(frozen=True)
+class MandatePeriod:
+    """A mandate period (mandatperiod) of four calendar years, written "2023-2026"."""
+
+    first_year: int
+    last_year: int
+
+    @staticmethod
+    def parse(text: str) -> MandatePeriod:
+        match = _PERIOD.match(text.strip())
+        if not match or int(match[2]) - int(match[1]) != 3:
+            raise InvalidInput(
+                f"a mandate period is four years written like 2023-2026, not {text!r}",
+                {"period": ["not a four-year period"]},
+            )
+        return MandatePeriod(int(match[1]), int(match[2]))
+
+    def __str__(self) -> str:
+        return f"{self.first_year}-{self.last_year}"
+
+    def contains_year(self, year: int) -> bool:
+        return self.first_year <= year <= self.last_year
+
+
+@dataclass(frozen=True)
+class GoalContent:
+    title: str
+    description: str = ""
+    perspectives: tuple[str, ...] = ()  # sustainability perspectives it serves
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """Where a goal comes from in an earlier period."""
+
+    relation: str  # continues, split_from, merged_from
+    predecessors: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Successor:
+    goal_id: str
+    relation: str
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    outcome: str  # met, partly_met, not_met
+    reasoning: str
+    evaluated_on: dt.date
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a goal sits in the goal chain (changes only in a draft or by a revision)."""
+
+    development_area_id: str | None = None  # strategic goals
+    programme_id: str | None = None  # political programme it implements (strategic, optional)
+    derived_from: tuple[str, ...] = ()  # strategic goals it serves (operational)
+
+
+@dataclass(frozen=True)
+class UnitFacts:
+    """What a goal's rules need to know about an organisation unit."""
+
+    id: str
+    kind: str
+    name: str
+    closed: bool = False
+
+
+@dataclass(frozen=True)
+class Goal:
+    id: str
+    level: str
+    owner_unit_id: str
+    period: str
+    content: GoalContent
+    placement: Placement
+    lineage: Lineage | None = None
+    status: str = "draft"  # draft, adopted, retired
+    decision: Decision | None = None
+    evaluation: Evaluation | None = None
+    successors: tuple[Successor, ...] = ()
+    version: int = 0
+
+    # -- events -------------------------------------------------------------------------------
+    @dataclass(frozen=True)
+    class Drafted(DomainEvent):
+        TYPE = "GoalDrafted.v1"
+        goal_id: str
+        level: str
+        owner_unit_id: str
+        period: str
+        content: GoalContent
+        placement: Placement
+        lineage: Lineage | None
+
+    @dataclass(frozen=True)
+    class Edited(DomainEvent):
+        TYPE = "GoalEdited.v1"
+        goal_id: str
+        content: GoalContent
+        placement: Placement
+
+    @dataclass(frozen=True)
+    class Adopted(DomainEvent):
+        TYPE = "GoalAdopted.v1"
+        goal_id: str
+        decided_by: str
+        decided_on: dt.date
+        minute_ref: str | None
+
+    @dataclass(frozen=True)
+    class Revised(DomainEvent):
+        TYPE = "GoalRevised.v1"
+        goal_id: str
+        content: GoalContent
+        placement: Placement
+        decided_by: str
+        decided_on: dt.date
+        minute_ref: str | None
+
+    @dataclass(frozen=True)
+    class Retired(DomainEvent):
+        TYPE = "GoalRetired.v1"
+        goal_id: str
+        reason: str
+        decided_by: str
+        decided_on: dt.date
+        minute_ref: str | None
+
+    @dataclass(frozen=True)
+    class Evaluated(DomainEvent):
+        TYPE = "GoalEvaluated.v1"
+        goal_id: str
+        outcome: str
+        reasoning: str
+        evaluated_on: dt.date
+
+    @dataclass(frozen=True)
+    class Succeeded(DomainEvent):
+        TYPE = "GoalSucceeded.v1"
+        goal_id: str
+        successor_id: str
+        relation: str
+
+    # -- commands -----------------------------------------------------------------------------
+    @staticmethod
+    def draft(
+        goal_id: str,
+        level: str,
+        owner: UnitFacts,
+        period: str,
+        content: GoalContent,
+        placement: Placement,
+        *,
+        sources: Sequence[Goal] = (),
+        area_active: bool = True,
+        lineage: Lineage | None = None,
+        predecessors: Sequence[Goal] = (),
+    ) -> list[DomainEvent]:
+        """Draft a goal. `sources` are the goals of `placement.derived_from`, `predecessors`
+        those of `lineage`, as they are now."""
+        mandate = MandatePeriod.parse(period)
+        if level not in LEVELS:
+            raise InvalidInput(
+                f"level is strategic or operational, not {level!r}", {"level": ["unknown level"]}
+            )
+        if owner.closed:
+            raise RuleViolation(
+                f"{owner.name} is closed and takes no new goals", {"owner_unit_id": ["closed unit"]}
+            )
+        content = _valid_content(content)
+        _check_placement(level, owner, mandate, placement, sources, area_active)
+        if lineage is not None:
+            _check_lineage(level, mandate, lineage, predecessors)
+        return [Goal.Drafted(goal_id, level, owner.id, str(mandate), content, placement, lineage)]
+
+    def successions(self, lineage: Lineage, successor_id: str) -> list[DomainEvent]:
+        """The event on a predecessor when a successor is drafted."""
+        return [Goal.Succeeded(self.id, successor_id, lineage.relation)]
+
+    def edit(
+        self,
+        content: GoalContent,
+        placement: Placement,
+        owner: UnitFacts,
+        sources: Sequence[Goal] = (),
+        area_active: bool = True,
+    ) -> list[DomainEvent]:
+        if self.status != "draft":
+            raise RuleViolation(
+                f"an {self.status} goal changes only by a new decision "
+                "(POST …/revise with who decided, when and the minute "
+                "reference)"
+            )
+        content = _valid_content(content)
+        _check_placement(self.level, owner, self.mandate, placement, sources, area_active)
+        return [Goal.Edited(self.id, content, placement)]
+
+    def adopt(
+        self, decision: Decision, decider: Decider, sources: Sequence[Goal] = ()
+    ) -> list[DomainEvent]:
+        if self.status != "draft":
+            raise RuleViolation(
+                f"the goal is {self.status}; only a draft goal can be adopted"
+                + ("; revise it by a new decision instead" if self.status == "adopted" else "")
+            )
+        self._check_decision(decision, decider)
+        if self.level == "operational":
+            _check_sources(self.mandate, self.placement.derived_from, sources)
+        return [
+            Goal.Adopted(self.id, decision.decided_by, decision.decided_on, decision.minute_ref)
+        ]
+
+    def revise(
+        self,
+        content: GoalContent,
+        placement: Placement,
+        decision: Decision,
+        decider: Decider,
+        owner: UnitFacts,
+        sources: Sequence[Goal] = (),
+        area_active: bool = True,
+    ) -> list[DomainEvent]:
+        if self.status != "adopted":
+            raise RuleViolation(
+                f"only an adopted goal is revised by decision; this one is "
+                f"{self.status}" + ("; edit the draft instead" if self.status == "draft" else "")
+            )
+        self._check_decision(decision, decider)
+        content = _valid_content(content)
+        _check_placement(self.level, owner, self.mandate, placement, sources, area_active)
+        return [
+            Goal.Revised(
+                self.id,
+                content,
+                placement,
+                decision.decided_by,
+                decision.decided_on,
+                decision.minute_ref,
+            )
+        ]
+
+    def retire(self, reason: str, decision: Decision, decider: Decider) -> list[DomainEvent]:
+        if self.status == "retired":
+            raise RuleViolation("the goal is already retired")
+        if not reason.strip():
+            raise InvalidInput("say why the goal is retired", {"reason": ["must not be blank"]})
+        self._check_decision(decision, decider, check_date=False)
+        return [
+            Goal.Retired(
+                self.id,
+                reason.strip(),
+                decision.decided_by,
+                decision.decided_on,
+                decision.minute_ref,
+            )
+        ]
+
+    def evaluate(self, outcome: str, reasoning: str, evaluated_on: dt.date) -> list[DomainEvent]:
+        """The evaluation at the end of the mandate period (met / partly met / not met)."""
+        if self.status != "adopted":
+            raise RuleViolation(f"only an adopted goal is evaluated; this one is {self.status}")
+        if outcome not in OUTCOMES:
+            raise InvalidInput(
+                f"outcome is one of {', '.join(OUTCOMES)}", {"outcome": ["unknown outcome"]}
+            )
+        if not reasoning.strip():
+            raise InvalidInput("an evaluation needs its reasoning", {"reasoning": ["blank"]})
+        mandate = self.mandate
+        if not (mandate.last_year <= evaluated_on.year <= mandate.last_year + 1):
+            raise InvalidInput(
+                f"goals of {mandate} are evaluated at the end of the period, in "
+                f"{mandate.last_year} or {mandate.last_year + 1}, not on {evaluated_on}",
+                {"evaluated_on": ["outside the end of the mandate period"]},
+            )
+        return [Goal.Evaluated(self.id, outcome, reasoning.strip(), evaluated_on)]
+
+    @property
+    def mandate(self) -> MandatePeriod:
+        return MandatePeriod.parse(self.period)
+
+    def _check_decision(
+        self, decision: Decision, decider: Decider, check_date: bool = True
+    ) -> None:
+        if self.level == "strategic":
+            require_decider(decider, ("council",), "a strategic goal")
+        else:
+            require_decider(decider, OPERATIONAL_OWNERS, "an operational goal")
+            if decider.unit_id != self.owner_unit_id:
+                raise RuleViolation(
+                    f"an operational goal is decided by the committee or board that owns it, "
+                    f"not by {decider.name}",
+                    {"decided_by": ["not the owning body"]},
+                )
+        require_minute_ref(decision, "a goal decision")
+        mandate = self.mandate
+        if check_date and not (
+            mandate.first_year - 1 <= decision.decided_on.year <= mandate.last_year
+        ):
+            raise InvalidInput(
+                f"a goal for {mandate} is decided between {mandate.first_year - 1} and "
+                f"{mandate.last_year}, not on {decision.decided_on}",
+                {"decided_on": ["outside the mandate period"]},
+            )
+
+    # -- folding ------------------------------------------------------------------------------
+    @staticmethod
+    def start(event: Any) -> Goal:
+        if not isinstance(event, Goal.Drafted):
+            raise ValueError(f"{type(event).__name__} before GoalDrafted")
+        return Goal(
+            event.goal_id,
+            event.level,
+            event.owner_unit_id,
+            event.period,
+            event.content,
+            event.placement,
+            event.lineage,
+            version=1,
+        )
+
+    def when(self, event: Any) -> Goal:
+        version = self.version + 1
+        match event:
+            case Goal.Edited():
+                return replace(
+                    self, content=event.content, placement=event.placement, version=version
+                )
+            case Goal.Adopted():
+                return replace(self, status="adopted", decision=_decision(event), version=version)
+            case Goal.Revised():
+                return replace(
+                    self,
+                    content=event.content,
+                    placement=event.placement,
+                    decision=_decision(event),
+                    version=version,
+                )
+            case Goal.Retired():
+                return replace(self, status="retired", decision=_decision(event), version=version)
+            case Goal.Evaluated():
+                return replace(
+                    self,
+                    evaluation=Evaluation(event.outcome, event.reasoning, event.evaluated_on),
+                    version=version,
+                )
+            case Goal.Succeeded():
+                return replace(
+                    self,
+                    successors=(*self.successors, Successor(event.successor_id, event.relation)),
+                    version=version,
+                )
+        raise ValueError(f"{type(event).__name__} does not apply to a goal")
+
+
+def _decision(event: Any) -> Decision:
+    return Decision(event.decided_by, event.decided_on, event.minute_ref)
+
+
+def _valid_content(content: GoalContent) -> GoalContent:
+    title = content.title.strip()
+    if not title:
+        raise InvalidInput("a goal needs a title", {"title": ["must not be blank"]})
+    unknown = [p for p in content.perspectives if p not in PERSPECTIVES]
+    if unknown:
+        raise InvalidInput(
+            f"sustainability perspectives are {', '.join(PERSPECTIVES)}; not {', '.join(unknown)}",
+            {"perspectives": ["unknown perspective"]},
+        )
+    return replace(
+        content,
+        title=title,
+        description=content.description.strip(),
+        perspectives=tuple(dict.fromkeys(content.perspectives)),
+    )
+
+
+def _check_placement(
+    level: str,
+    owner: UnitFacts,
+    mandate: MandatePeriod,
+    placement: Placement,
+    sources: Sequence[Goal],
+    area_active: bool,
+) -> None:
+    if level == "strategic":
+        if owner.kind != "council":
+            raise RuleViolation(
+                f"strategic goals belong to the council (kommunfullmäktige), not to {owner.name}",
+                {"owner_unit_id": ["not the council"]},
+            )
+        if not placement.development_area_id:
+            raise InvalidInput(
+                "a strategic goal belongs to a development area",
+                {"development_area_id": ["required for a strategic goal"]},
+            )
+        if not area_active:
+            raise RuleViolation(
+                "the development area is retired and takes no new goals",
+                {"development_area_id": ["retired area"]},
+            )
+        if placement.derived_from:
+            raise InvalidInput(
+                "strategic goals are not derived from other goals",
+                {"derived_from": ["only for operational goals"]},
+            )
+    else:
+        if owner.kind not in OPERATIONAL_OWNERS:
+            raise RuleViolation(
+                "operational goals belong to a committee (nämnd) or company "
+                f"(bolag), not to {owner.name}",
+                {"owner_unit_id": ["not a committee or company"]},
+            )
+        _check_sources(mandate, placement.derived_from, sources)
+
+
+def _check_sources(
+    mandate: MandatePeriod, derived_from: Sequence[str], sources: Sequence[Goal]
+) -> None:
+    if not derived_from:
+        raise InvalidInput(
+            "an operational goal traces to at least one adopted strategic goal",
+            {"derived_from": ["at least one strategic goal"]},
+        )
+    found = {goal.id: goal for goal in sources}
+    for goal_id in derived_from:
+        goal = found.get(goal_id)
+        problem = None
+        if goal is None or goal.level != "strategic":
+            problem = "not a strategic goal"
+        elif goal.status != "adopted":
+            problem = f"the strategic goal is {goal.status}, not adopted"
+        elif goal.period != str(mandate):
+            problem = f"the strategic goal is of {goal.period}, not {mandate}"
+        if problem:
+            raise RuleViolation(
+                f"an operational goal must trace to adopted strategic goals of "
+                f"the same period; {goal_id}: {problem}",
+                {"derived_from": [problem]},
+            )
+
+
+def _check_lineage(
+    level: str, mandate: MandatePeriod, lineage: Lineage, predecessors: Sequence[Goal]
+) -> None:
+    if lineage.relation not in RELATIONS:
+        raise InvalidInput(
+            f"lineage relation is one of {', '.join(RELATIONS)}",
+            {"lineage.relation": ["unknown relation"]},
+        )
+    count = len(set(lineage.predecessors))
+    if (lineage.relation == "merged_from") != (count >= 2) or count == 0:
+        raise InvalidInput(
+            "a merged goal has two or more predecessors; a continued or split goal has exactly one",
+            {"lineage.predecessors": ["wrong count"]},
+        )
+    found = {goal.id: goal for goal in predecessors}
+    for goal_id in lineage.predecessors:
+        goal = found.get(goal_id)
+        if goal is None:
+            raise RuleViolation(
+                f"no goal {goal_id} to carry forward", {"lineage.predecessors": ["unknown goal"]}
+            )
+        if goal.level != level:
+            raise RuleViolation(
+                f"a {level} goal carries forward {level} goals, not {goal.level} ones",
+                {"lineage.predecessors": ["other level"]},
+            )
+        if goal.status == "draft":
+            raise RuleViolation(
+                f"{goal_id} was never adopted; only adopted goals are carried forward",
+                {"lineage.predecessors": ["a draft"]},
+            )
+        if goal.mandate.last_year >= mandate.first_year:
+            raise RuleViolation(
+                f"{goal_id} is of {goal.period}; a goal is carried forward into a later period",
+                {"lineage.predecessors": ["not earlier"]},
+            )
+
+
+EVENTS = EventRegistry(
+    Goal.Drafted,
+    Goal.Edited,
+    Goal.Adopted,
+    Goal.Revised,
+    Goal.Retired,
+    Goal.Evaluated,
+    Goal.Succeeded,
+)
+KIND = AggregateKind(STREAM_TYPE, Goal, EVENTS, Goal.start)
