@@ -121,8 +121,11 @@ class Resource:
         run: Callable[[UnitOfWork, Metadata, Body], Any],
         doc: str,
         path: str = "",
+        location: str | None = None,
     ) -> None:
+        """POST `path` creates one; `location` is the endpoint that reads it (Location)."""
         resource = self
+        location = location or f"{self.blp.name}.{self.entity_type}-one"
 
         class Create(MethodView):
             @resource.blp.arguments(schema)
@@ -131,13 +134,11 @@ class Resource:
                 require_role("editor")
                 state = run(resource.runtime.uow(), command_metadata(), {**body, **path_args})
                 view, status, headers = with_etag(to_json(state), state.version, 201)
-                headers["Location"] = url_for(
-                    f"{resource.blp.name}.{resource.entity_type}-one", entity_id=state.id
-                )
+                headers["Location"] = url_for(location, entity_id=state.id)
                 return view, status, headers
 
         Create.post.__doc__ = doc
-        self.blp.add_url_rule(path, view_func=Create.as_view(f"{self.entity_type}-create"))
+        self.blp.add_url_rule(path, f"{self.entity_type}-create", Create)
 
     def command(self, action: str, schema: type[Schema], run: Command, doc: str) -> None:
         resource = self
@@ -153,9 +154,7 @@ class Resource:
                 return resource.view(state)
 
         Action.post.__doc__ = doc
-        self.blp.add_url_rule(
-            f"/<entity_id>/{action}", view_func=Action.as_view(f"{self.entity_type}-{action}")
-        )
+        self.blp.add_url_rule(f"/<entity_id>/{action}", f"{self.entity_type}-{action}", Action)
 
 
 # -- organisation units -------------------------------------------------------------------------
@@ -405,6 +404,7 @@ def goals_blueprint(runtime: Runtime) -> Blueprint:
         _define_indicator,
         "Define an indicator on a goal, with targets and thresholds.",
         path="/<goal_id>/indicators",
+        location=f"indicators.{indicator.STREAM_TYPE}-one",
     )
 
     @blp.route("/<goal_id>/indicators", endpoint="goal-indicators")
