@@ -25,7 +25,7 @@ test: lint
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shared services/goals/domain services/plans/domain
+	$(BIN)/mypy shared services/goals/domain services/goals/handlers.py services/plans/domain
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit

@@ -12,11 +12,9 @@ import datetime as dt
 import types
 import typing
 from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar, Protocol, Self, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
 from shared.events import JsonValue, NewEvent, RecordedEvent
-
-T = TypeVar("T")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,28 +99,40 @@ class EventRegistry:
 
 
 class Aggregate(Protocol):
-    """What the generic read model needs of an aggregate's state."""
+    """What generic code needs of an aggregate's state: its version and how it folds."""
 
-    version: int
+    @property
+    def version(self) -> int: ...
 
-    def when(self, event: Any) -> Any: ...
+    def when(self, event: Any) -> Self: ...
+
+
+S = TypeVar("S", bound=Aggregate)
 
 
 @dataclasses.dataclass(frozen=True)
-class AggregateKind:
-    """An aggregate type as the read side sees it: its stream type, events and folds."""
+class AggregateKind(Generic[S]):
+    """An aggregate type as generic code sees it: its stream type, events and folds."""
 
     stream_type: str
-    state: type[Any]
+    state: type[S]
     events: EventRegistry
     #: the state after the stream's first event
-    start: typing.Callable[[Any], Any]
+    start: typing.Callable[[Any], S]
 
-    def fold(self, events: Iterable[DomainEvent]) -> Any | None:
-        state = None
+    def fold(self, events: Iterable[DomainEvent]) -> S | None:
+        state: S | None = None
         for event in events:
             state = self.start(event) if state is None else state.when(event)
         return state
 
-    def restore(self, data: Mapping[str, Any]) -> Any:
-        return from_json(self.state, data)
+    def fold_new(self, events: Iterable[DomainEvent]) -> S:
+        """The state after the events that begin a stream (there is at least one)."""
+        state = self.fold(events)
+        if state is None:
+            raise ValueError(f"no events to begin a {self.stream_type}")
+        return state
+
+    def restore(self, data: Mapping[str, Any]) -> S:
+        restored: S = from_json(self.state, data)
+        return restored

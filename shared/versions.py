@@ -27,7 +27,7 @@ class EntityVersionsProjection(Projection):
 
     tables = ("entity_versions",)
 
-    def __init__(self, kinds: Sequence[AggregateKind]) -> None:
+    def __init__(self, kinds: Sequence[AggregateKind[Any]]) -> None:
         self.kinds = {kind.stream_type: kind for kind in kinds}
 
     def apply(self, conn: psycopg.Connection[Any], event: RecordedEvent) -> None:

@@ -15,7 +15,7 @@ from services.goals.domain.documents import Content, SteeringDocument
 from services.goals.domain.goal import Goal, GoalContent, Lineage, Placement, UnitFacts
 from services.goals.domain.indicator import Definition, Indicator, Thresholds
 from services.goals.domain.organisation import OrgUnit
-from shared.aggregate import AggregateKind, DomainEvent
+from shared.aggregate import AggregateKind, DomainEvent, S
 from shared.errors import InvalidInput, NotFound, RuleViolation
 from shared.events import Metadata
 from shared.store import ConcurrencyError
@@ -33,7 +33,7 @@ NAMES = {
 # -- loading ------------------------------------------------------------------------------------
 
 
-def load(uow: UnitOfWork, kind: AggregateKind, entity_id: str, field: str | None = None) -> Any:
+def load(uow: UnitOfWork, kind: AggregateKind[S], entity_id: str, field: str | None = None) -> S:
     """The aggregate folded from its events, or NotFound naming the field that referred to it."""
     state = None
     events = uow.load(entity_id)
@@ -68,24 +68,24 @@ def _goals(uow: UnitOfWork, ids: Sequence[str], field: str) -> list[Goal]:
 def _create(
     uow: UnitOfWork,
     metadata: Metadata,
-    kind: AggregateKind,
+    kind: AggregateKind[S],
     entity_id: str,
     decide: Callable[[], list[DomainEvent]],
-) -> Any:
+) -> S:
     with uow:
         events = decide()
         uow.append(entity_id, kind.stream_type, 0, [e.to_new_event() for e in events], metadata)
-    return kind.fold(events)
+    return kind.fold_new(events)
 
 
 def _change(
     uow: UnitOfWork,
     metadata: Metadata,
-    kind: AggregateKind,
+    kind: AggregateKind[S],
     entity_id: str,
     expected_version: int | None,
-    decide: Callable[[Any], list[DomainEvent]],
-) -> Any:
+    decide: Callable[[S], list[DomainEvent]],
+) -> S:
     with uow:
         state = load(uow, kind, entity_id)
         if expected_version is not None and expected_version != state.version:
@@ -121,17 +121,15 @@ def create_org_unit(
         parent = load(uow, organisation.KIND, parent_id, "parent_id") if parent_id else None
         return OrgUnit.create(unit_id, name, kind, parent)
 
-    result: OrgUnit = _create(uow, metadata, organisation.KIND, unit_id, decide)
-    return result
+    return _create(uow, metadata, organisation.KIND, unit_id, decide)
 
 
 def rename_org_unit(
     uow: UnitOfWork, metadata: Metadata, unit_id: str, expected_version: int | None, name: str
 ) -> OrgUnit:
-    result: OrgUnit = _change(
+    return _change(
         uow, metadata, organisation.KIND, unit_id, expected_version, lambda u: u.rename(name)
     )
-    return result
 
 
 def move_org_unit(
@@ -143,17 +141,15 @@ def move_org_unit(
         parent = load(uow, organisation.KIND, parent_id, "parent_id")
         return unit.move(parent, queries.ancestry(uow.conn, parent_id))
 
-    result: OrgUnit = _change(uow, metadata, organisation.KIND, unit_id, expected_version, decide)
-    return result
+    return _change(uow, metadata, organisation.KIND, unit_id, expected_version, decide)
 
 
 def close_org_unit(
     uow: UnitOfWork, metadata: Metadata, unit_id: str, expected_version: int | None, reason: str
 ) -> OrgUnit:
-    result: OrgUnit = _change(
+    return _change(
         uow, metadata, organisation.KIND, unit_id, expected_version, lambda u: u.close(reason)
     )
-    return result
 
 
 # -- steering documents -------------------------------------------------------------------------
@@ -174,8 +170,7 @@ def draft_document(
         owner = unit_facts(uow, owner_unit_id)
         return SteeringDocument.draft(document_id, doc_type, owner.id, content, owner.closed)
 
-    result: SteeringDocument = _create(uow, metadata, documents.KIND, document_id, decide)
-    return result
+    return _create(uow, metadata, documents.KIND, document_id, decide)
 
 
 def edit_document(
@@ -185,7 +180,7 @@ def edit_document(
     expected_version: int | None,
     changes: dict[str, Any],
 ) -> SteeringDocument:
-    result: SteeringDocument = _change(
+    return _change(
         uow,
         metadata,
         documents.KIND,
@@ -193,7 +188,6 @@ def edit_document(
         expected_version,
         lambda d: d.edit(replace(d.content, **changes)),
     )
-    return result
 
 
 def adopt_document(
@@ -203,7 +197,7 @@ def adopt_document(
     expected_version: int | None,
     decision: Decision,
 ) -> SteeringDocument:
-    result: SteeringDocument = _change(
+    return _change(
         uow,
         metadata,
         documents.KIND,
@@ -211,7 +205,6 @@ def adopt_document(
         expected_version,
         lambda d: d.adopt(decision, resolve_decider(uow, decision.decided_by)),
     )
-    return result
 
 
 def revise_document(
@@ -222,7 +215,7 @@ def revise_document(
     changes: dict[str, Any],
     decision: Decision,
 ) -> SteeringDocument:
-    result: SteeringDocument = _change(
+    return _change(
         uow,
         metadata,
         documents.KIND,
@@ -232,7 +225,6 @@ def revise_document(
             replace(d.content, **changes), decision, resolve_decider(uow, decision.decided_by)
         ),
     )
-    return result
 
 
 def repeal_document(
@@ -243,7 +235,7 @@ def repeal_document(
     reason: str,
     decision: Decision,
 ) -> SteeringDocument:
-    result: SteeringDocument = _change(
+    return _change(
         uow,
         metadata,
         documents.KIND,
@@ -251,7 +243,6 @@ def repeal_document(
         expected_version,
         lambda d: d.repeal(reason, decision, resolve_decider(uow, decision.decided_by)),
     )
-    return result
 
 
 # -- development areas --------------------------------------------------------------------------
@@ -278,17 +269,13 @@ def define_area(
                 )
         return DevelopmentArea.define(area_id, name, description, plan_id)
 
-    result: DevelopmentArea = _create(uow, metadata, areas.KIND, area_id, decide)
-    return result
+    return _create(uow, metadata, areas.KIND, area_id, decide)
 
 
 def retire_area(
     uow: UnitOfWork, metadata: Metadata, area_id: str, expected_version: int | None, reason: str
 ) -> DevelopmentArea:
-    result: DevelopmentArea = _change(
-        uow, metadata, areas.KIND, area_id, expected_version, lambda a: a.retire(reason)
-    )
-    return result
+    return _change(uow, metadata, areas.KIND, area_id, expected_version, lambda a: a.retire(reason))
 
 
 # -- goals --------------------------------------------------------------------------------------
@@ -351,10 +338,10 @@ def draft_goal(
                 predecessor.id,
                 goal.STREAM_TYPE,
                 predecessor.version,
-                [e.to_new_event() for e in predecessor.successions(lineage, goal_id)],
+                [e.to_new_event() for e in predecessor.carry_forward(lineage, goal_id)],
                 metadata,
             )
-    drafted: Goal = goal.KIND.fold(events)
+    drafted = goal.KIND.fold_new(events)
     return drafted
 
 
@@ -384,8 +371,7 @@ def edit_goal(
             content, placement, unit_facts(uow, state.owner_unit_id), sources, area_active
         )
 
-    result: Goal = _change(uow, metadata, goal.KIND, goal_id, expected_version, decide)
-    return result
+    return _change(uow, metadata, goal.KIND, goal_id, expected_version, decide)
 
 
 def adopt_goal(
@@ -399,8 +385,7 @@ def adopt_goal(
         sources = _goals(uow, state.placement.derived_from, "derived_from")
         return state.adopt(decision, resolve_decider(uow, decision.decided_by), sources)
 
-    result: Goal = _change(uow, metadata, goal.KIND, goal_id, expected_version, decide)
-    return result
+    return _change(uow, metadata, goal.KIND, goal_id, expected_version, decide)
 
 
 def revise_goal(
@@ -424,8 +409,7 @@ def revise_goal(
             area_active,
         )
 
-    result: Goal = _change(uow, metadata, goal.KIND, goal_id, expected_version, decide)
-    return result
+    return _change(uow, metadata, goal.KIND, goal_id, expected_version, decide)
 
 
 def retire_goal(
@@ -436,7 +420,7 @@ def retire_goal(
     reason: str,
     decision: Decision,
 ) -> Goal:
-    result: Goal = _change(
+    return _change(
         uow,
         metadata,
         goal.KIND,
@@ -444,7 +428,6 @@ def retire_goal(
         expected_version,
         lambda g: g.retire(reason, decision, resolve_decider(uow, decision.decided_by)),
     )
-    return result
 
 
 def evaluate_goal(
@@ -456,7 +439,7 @@ def evaluate_goal(
     reasoning: str,
     evaluated_on: Any,
 ) -> Goal:
-    result: Goal = _change(
+    return _change(
         uow,
         metadata,
         goal.KIND,
@@ -464,7 +447,6 @@ def evaluate_goal(
         expected_version,
         lambda g: g.evaluate(outcome, reasoning, evaluated_on),
     )
-    return result
 
 
 # -- indicators ---------------------------------------------------------------------------------
@@ -485,18 +467,18 @@ def define_indicator(
     with uow:
         owner: Goal = load(uow, goal.KIND, goal_id)
         events = Indicator.define(indicator_id, goal_id, owner.status, definition)
-        state: Indicator = indicator.KIND.fold(events)
+        state = indicator.KIND.fold_new(events)
         years = _period_years(owner)
         for year, value in sorted((targets or {}).items()):
             step = state.set_target(year, value, years)
             events += step
-            state = indicator.KIND.fold(events)
+            state = indicator.KIND.fold_new(events)
         if thresholds is not None:
             events += state.set_thresholds(thresholds)
         uow.append(
             indicator_id, indicator.STREAM_TYPE, 0, [e.to_new_event() for e in events], metadata
         )
-    result: Indicator = indicator.KIND.fold(events)
+    result = indicator.KIND.fold_new(events)
     return result
 
 
@@ -519,10 +501,7 @@ def set_target(
             raise RuleViolation("the indicator's goal is retired")
         return state.set_target(year, value, _period_years(owner))
 
-    result: Indicator = _change(
-        uow, metadata, indicator.KIND, indicator_id, expected_version, decide
-    )
-    return result
+    return _change(uow, metadata, indicator.KIND, indicator_id, expected_version, decide)
 
 
 def set_thresholds(
@@ -532,7 +511,7 @@ def set_thresholds(
     expected_version: int | None,
     thresholds: Thresholds,
 ) -> Indicator:
-    result: Indicator = _change(
+    return _change(
         uow,
         metadata,
         indicator.KIND,
@@ -540,7 +519,6 @@ def set_thresholds(
         expected_version,
         lambda i: i.set_thresholds(thresholds),
     )
-    return result
 
 
 def retire_indicator(
@@ -550,7 +528,6 @@ def retire_indicator(
     expected_version: int | None,
     reason: str,
 ) -> Indicator:
-    result: Indicator = _change(
+    return _change(
         uow, metadata, indicator.KIND, indicator_id, expected_version, lambda i: i.retire(reason)
     )
-    return result

@@ -142,7 +142,7 @@ def test_a_goal_carried_into_the_next_period_is_followed_across_periods(
     predecessor = api.get(f"/api/v1/goals/{STRATEGIC}").get_json()
     assert predecessor["successors"] == [{"goal_id": successor["id"], "relation": "continues"}]
     history = api.get(f"/api/v1/history/{STRATEGIC}").get_json()["events"]
-    assert history[-1]["event_type"] == "GoalSucceeded.v1"
+    assert history[-1]["event_type"] == "GoalCarriedForward.v1"
     backwards = problem(
         api.post(
             "/api/v1/goals",

@@ -110,7 +110,7 @@ SAMPLES: list[DomainEvent] = [
     Goal.Evaluated(
         GOAL, "partly_met", "Två av tre indikatorer nådde målvärdet", dt.date(2030, 12, 1)
     ),
-    Goal.Succeeded(OLD_GOAL, GOAL, "continues"),
+    Goal.CarriedForward(OLD_GOAL, GOAL, "continues"),
     Indicator.Defined(INDICATOR, GOAL, KOLADA),
     Indicator.Defined(
         INDICATOR,

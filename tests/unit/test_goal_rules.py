@@ -220,7 +220,7 @@ def test_a_goal_carried_into_a_new_period_keeps_its_lineage() -> None:
         predecessors=[old],
     )
     assert events[0].lineage == lineage  # type: ignore[attr-defined]
-    followed = old.when(old.successions(lineage, "goal-new")[0])
+    followed = old.when(old.carry_forward(lineage, "goal-new")[0])
     assert [(s.goal_id, s.relation) for s in followed.successors] == [("goal-new", "continues")]
     with pytest.raises(RuleViolation, match="later period"):
         Goal.draft(

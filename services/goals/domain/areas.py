@@ -27,6 +27,8 @@ class DevelopmentArea:
 
     @dataclass(frozen=True)
     class Defined(DomainEvent):
+        """A development area (utvecklingsområde) of the long-term plan was defined."""
+
         TYPE = "DevelopmentAreaDefined.v1"
         area_id: str
         name: str
@@ -35,6 +37,8 @@ class DevelopmentArea:
 
     @dataclass(frozen=True)
     class Retired(DomainEvent):
+        """A development area was retired; it takes no new strategic goals."""
+
         TYPE = "DevelopmentAreaRetired.v1"
         area_id: str
         reason: str

@@ -61,6 +61,8 @@ class SteeringDocument:
 
     @dataclass(frozen=True)
     class Drafted(DomainEvent):
+        """A steering document (styrdokument) was drafted by its unit."""
+
         TYPE = "SteeringDocumentDrafted.v1"
         document_id: str
         doc_type: str
@@ -69,12 +71,16 @@ class SteeringDocument:
 
     @dataclass(frozen=True)
     class Edited(DomainEvent):
+        """A draft steering document was changed."""
+
         TYPE = "SteeringDocumentEdited.v1"
         document_id: str
         content: Content
 
     @dataclass(frozen=True)
     class Adopted(DomainEvent):
+        """A steering document was adopted (fastställt) by decision."""
+
         TYPE = "SteeringDocumentAdopted.v1"
         document_id: str
         edition: int
@@ -84,6 +90,8 @@ class SteeringDocument:
 
     @dataclass(frozen=True)
     class Revised(DomainEvent):
+        """A new edition of an adopted document was adopted (reviderat)."""
+
         TYPE = "SteeringDocumentRevised.v1"
         document_id: str
         edition: int
@@ -94,6 +102,8 @@ class SteeringDocument:
 
     @dataclass(frozen=True)
     class Repealed(DomainEvent):
+        """An adopted document was repealed (upphävt) by decision."""
+
         TYPE = "SteeringDocumentRepealed.v1"
         document_id: str
         reason: str

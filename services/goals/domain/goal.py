@@ -118,6 +118,8 @@ class Goal:
     # -- events -------------------------------------------------------------------------------
     @dataclass(frozen=True)
     class Drafted(DomainEvent):
+        """A strategic or operational goal (strategiskt mål, verksamhetsmål) was drafted."""
+
         TYPE = "GoalDrafted.v1"
         goal_id: str
         level: str
@@ -129,6 +131,8 @@ class Goal:
 
     @dataclass(frozen=True)
     class Edited(DomainEvent):
+        """A draft goal was changed."""
+
         TYPE = "GoalEdited.v1"
         goal_id: str
         content: GoalContent
@@ -136,6 +140,8 @@ class Goal:
 
     @dataclass(frozen=True)
     class Adopted(DomainEvent):
+        """A goal was adopted (antaget) by the council or the owning committee or board."""
+
         TYPE = "GoalAdopted.v1"
         goal_id: str
         decided_by: str
@@ -144,6 +150,8 @@ class Goal:
 
     @dataclass(frozen=True)
     class Revised(DomainEvent):
+        """An adopted goal was changed by a new decision (reviderat)."""
+
         TYPE = "GoalRevised.v1"
         goal_id: str
         content: GoalContent
@@ -154,6 +162,8 @@ class Goal:
 
     @dataclass(frozen=True)
     class Retired(DomainEvent):
+        """A goal was retired (avvecklat) by decision."""
+
         TYPE = "GoalRetired.v1"
         goal_id: str
         reason: str
@@ -163,6 +173,8 @@ class Goal:
 
     @dataclass(frozen=True)
     class Evaluated(DomainEvent):
+        """A goal was evaluated at the end of its mandate period (utvärderat)."""
+
         TYPE = "GoalEvaluated.v1"
         goal_id: str
         outcome: str
@@ -170,8 +182,10 @@ class Goal:
         evaluated_on: dt.date
 
     @dataclass(frozen=True)
-    class Succeeded(DomainEvent):
-        TYPE = "GoalSucceeded.v1"
+    class CarriedForward(DomainEvent):
+        """A goal of a later mandate period carries this one forward (continues, splits, merges)."""
+
+        TYPE = "GoalCarriedForward.v1"
         goal_id: str
         successor_id: str
         relation: str
@@ -208,9 +222,9 @@ class Goal:
             _check_lineage(level, mandate, lineage, predecessors)
         return [Goal.Drafted(goal_id, level, owner.id, str(mandate), content, placement, lineage)]
 
-    def successions(self, lineage: Lineage, successor_id: str) -> list[DomainEvent]:
+    def carry_forward(self, lineage: Lineage, successor_id: str) -> list[DomainEvent]:
         """The event on a predecessor when a successor is drafted."""
-        return [Goal.Succeeded(self.id, successor_id, lineage.relation)]
+        return [Goal.CarriedForward(self.id, successor_id, lineage.relation)]
 
     def edit(
         self,
@@ -378,7 +392,7 @@ class Goal:
                     evaluation=Evaluation(event.outcome, event.reasoning, event.evaluated_on),
                     version=version,
                 )
-            case Goal.Succeeded():
+            case Goal.CarriedForward():
                 return replace(
                     self,
                     successors=(*self.successors, Successor(event.successor_id, event.relation)),
@@ -519,6 +533,6 @@ EVENTS = EventRegistry(
     Goal.Revised,
     Goal.Retired,
     Goal.Evaluated,
-    Goal.Succeeded,
+    Goal.CarriedForward,
 )
 KIND = AggregateKind(STREAM_TYPE, Goal, EVENTS, Goal.start)

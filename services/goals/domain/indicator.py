@@ -63,6 +63,8 @@ class Indicator:
 
     @dataclass(frozen=True)
     class Defined(DomainEvent):
+        """An indicator (indikator) was defined on a goal."""
+
         TYPE = "IndicatorDefined.v1"
         indicator_id: str
         goal_id: str
@@ -70,6 +72,8 @@ class Indicator:
 
     @dataclass(frozen=True)
     class TargetSet(DomainEvent):
+        """The target value (målvärde) of one year was set."""
+
         TYPE = "IndicatorTargetSet.v1"
         indicator_id: str
         year: int
@@ -77,12 +81,16 @@ class Indicator:
 
     @dataclass(frozen=True)
     class ThresholdsSet(DomainEvent):
+        """The green and yellow thresholds were set."""
+
         TYPE = "IndicatorThresholdsSet.v1"
         indicator_id: str
         thresholds: Thresholds
 
     @dataclass(frozen=True)
     class Retired(DomainEvent):
+        """An indicator was retired."""
+
         TYPE = "IndicatorRetired.v1"
         indicator_id: str
         reason: str

@@ -42,6 +42,8 @@ class OrgUnit:
     # -- events (the unit's whole history vocabulary) -----------------------------------------
     @dataclass(frozen=True)
     class Created(DomainEvent):
+        """An organisation unit (organisationsenhet) was set up under its parent."""
+
         TYPE = "OrgUnitCreated.v1"
         unit_id: str
         name: str
@@ -50,18 +52,24 @@ class OrgUnit:
 
     @dataclass(frozen=True)
     class Renamed(DomainEvent):
+        """A unit got a new name."""
+
         TYPE = "OrgUnitRenamed.v1"
         unit_id: str
         name: str
 
     @dataclass(frozen=True)
     class Moved(DomainEvent):
+        """A unit was placed under another parent unit."""
+
         TYPE = "OrgUnitMoved.v1"
         unit_id: str
         parent_id: str
 
     @dataclass(frozen=True)
     class Closed(DomainEvent):
+        """A unit was closed (avvecklad); it takes no new goals, documents or units."""
+
         TYPE = "OrgUnitClosed.v1"
         unit_id: str
         reason: str
