@@ -7,37 +7,24 @@ command (If-Match, Idempotency-Key), and `/history/<id>` (shared) lists the even
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from typing import Any
 
-from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema
 
 from services.goals import handlers, queries, schemas
 from services.goals.domain import areas, documents, goal, indicator, organisation
 from services.goals.domain.decisions import Decision
 from services.goals.domain.documents import Content
 from services.goals.domain.goal import GoalContent, Lineage, Placement
-from services.goals.domain.indicator import (
-    Baseline,
-    DataSource,
-    Definition,
-    Thresholds,
-)
+from services.goals.domain.indicator import Baseline, DataSource, Definition, Thresholds
 from shared import versions
-from shared.aggregate import to_json
 from shared.errors import NotFound
 from shared.events import Metadata
-from shared.http import command_metadata, if_match_version, require_role, with_etag
+from shared.resources import Body, Resource, page
 from shared.runtime import Runtime
 from shared.schemas import AsOfQuery
 from shared.uow import UnitOfWork
-
-Body = dict[str, Any]
-#: (uow, metadata, entity id, expected version, body) -> the new state
-Command = Callable[[UnitOfWork, Metadata, str, int | None, Body], Any]
 
 
 def decision_of(body: Body) -> Decision:
@@ -61,102 +48,6 @@ GOAL_FIELDS = (
 )
 
 
-class Resource:
-    """The routes of one entity type on one blueprint."""
-
-    def __init__(
-        self, runtime: Runtime, blp: Blueprint, entity_type: str, what: str, out: type[Schema]
-    ) -> None:
-        self.runtime = runtime
-        self.blp = blp
-        self.entity_type = entity_type
-        self.what = what
-        self.out = out
-
-    def view(self, state: Any) -> tuple[Any, int, dict[str, str]]:
-        return with_etag(to_json(state), state.version)
-
-    def reads(
-        self, list_query: type[Schema], page: type[Schema], filters: Mapping[str, str]
-    ) -> None:
-        resource = self
-
-        @self.blp.route("")
-        class Collection(MethodView):
-            @resource.blp.arguments(list_query, location="query")
-            @resource.blp.response(200, page)
-            def get(self, query: Body) -> Body:
-                """A page of them, filtered; `as_of` lists them as they stood then."""
-                with resource.runtime.pool.connection() as conn:
-                    return queries.page(conn, resource.entity_type, query, filters)
-
-        @self.blp.route("/<entity_id>", endpoint=f"{self.entity_type}-one")
-        class One(MethodView):
-            @resource.blp.arguments(AsOfQuery, location="query")
-            @resource.blp.response(200, resource.out)
-            def get(self, query: Body, entity_id: str) -> Any:
-                """One of them, now or `as_of` an instant."""
-                return resource.read(entity_id, query.get("as_of"))
-
-    def read(self, entity_id: str, as_of: Any) -> Any:
-        with self.runtime.pool.connection() as conn:
-            state = versions.get(conn, entity_id, as_of)
-        if state is None or not entity_id.startswith(self.prefix):
-            raise NotFound(f"no {self.what} {entity_id}" + (" at that time" if as_of else ""))
-        return with_etag(state, state["version"])
-
-    @property
-    def prefix(self) -> str:
-        return {
-            organisation.STREAM_TYPE: organisation.STREAM_PREFIX,
-            documents.STREAM_TYPE: documents.STREAM_PREFIX,
-            areas.STREAM_TYPE: areas.STREAM_PREFIX,
-            goal.STREAM_TYPE: goal.STREAM_PREFIX,
-            indicator.STREAM_TYPE: indicator.STREAM_PREFIX,
-        }[self.entity_type]
-
-    def create(
-        self,
-        schema: type[Schema],
-        run: Callable[[UnitOfWork, Metadata, Body], Any],
-        doc: str,
-        path: str = "",
-        location: str | None = None,
-    ) -> None:
-        """POST `path` creates one; `location` is the endpoint that reads it (Location)."""
-        resource = self
-        location = location or f"{self.blp.name}.{self.entity_type}-one"
-
-        class Create(MethodView):
-            @resource.blp.arguments(schema)
-            @resource.blp.response(201, resource.out)
-            def post(self, body: Body, **path_args: str) -> Any:
-                require_role("editor")
-                state = run(resource.runtime.uow(), command_metadata(), {**body, **path_args})
-                view, status, headers = with_etag(to_json(state), state.version, 201)
-                headers["Location"] = url_for(location, entity_id=state.id)
-                return view, status, headers
-
-        Create.post.__doc__ = doc
-        self.blp.add_url_rule(path, f"{self.entity_type}-create", Create)
-
-    def command(self, action: str, schema: type[Schema], run: Command, doc: str) -> None:
-        resource = self
-
-        class Action(MethodView):
-            @resource.blp.arguments(schema)
-            @resource.blp.response(200, resource.out)
-            def post(self, body: Body, entity_id: str) -> Any:
-                require_role("editor")
-                state = run(
-                    resource.runtime.uow(), command_metadata(), entity_id, if_match_version(), body
-                )
-                return resource.view(state)
-
-        Action.post.__doc__ = doc
-        self.blp.add_url_rule(f"/<entity_id>/{action}", f"{self.entity_type}-{action}", Action)
-
-
 # -- organisation units -------------------------------------------------------------------------
 
 
@@ -168,7 +59,12 @@ def org_units_blueprint(runtime: Runtime) -> Blueprint:
         description="Organisation units (organisationsenheter)",
     )
     units = Resource(
-        runtime, blp, organisation.STREAM_TYPE, "organisation unit", schemas.OrgUnitSchema
+        runtime,
+        blp,
+        organisation.STREAM_TYPE,
+        "organisation unit",
+        schemas.OrgUnitSchema,
+        organisation.STREAM_PREFIX,
     )
     units.reads(
         schemas.OrgUnitListQuery,
@@ -212,7 +108,12 @@ def documents_blueprint(runtime: Runtime) -> Blueprint:
         description="Steering documents (styrdokument) and who adopts them",
     )
     docs = Resource(
-        runtime, blp, documents.STREAM_TYPE, "steering document", schemas.DocumentSchema
+        runtime,
+        blp,
+        documents.STREAM_TYPE,
+        "steering document",
+        schemas.DocumentSchema,
+        documents.STREAM_PREFIX,
     )
     docs.reads(
         schemas.DocumentListQuery,
@@ -273,7 +174,9 @@ def areas_blueprint(runtime: Runtime) -> Blueprint:
         url_prefix="/api/v1/development-areas",
         description="Development areas (utvecklingsområden) under the vision",
     )
-    resource = Resource(runtime, blp, areas.STREAM_TYPE, "development area", schemas.AreaSchema)
+    resource = Resource(
+        runtime, blp, areas.STREAM_TYPE, "development area", schemas.AreaSchema, areas.STREAM_PREFIX
+    )
     resource.reads(schemas.AreaListQuery, schemas.AreaPageSchema, {"status": "status"})
     resource.create(
         schemas.DefineAreaSchema,
@@ -346,7 +249,7 @@ def goals_blueprint(runtime: Runtime) -> Blueprint:
             with runtime.pool.connection() as conn:
                 return queries.goal_tree(conn, query.get("as_of"), query.get("period"))
 
-    goals = Resource(runtime, blp, goal.STREAM_TYPE, "goal", schemas.GoalSchema)
+    goals = Resource(runtime, blp, goal.STREAM_TYPE, "goal", schemas.GoalSchema, goal.STREAM_PREFIX)
     goals.reads(
         schemas.GoalListQuery,
         schemas.GoalPageSchema,
@@ -398,7 +301,14 @@ def goals_blueprint(runtime: Runtime) -> Blueprint:
         "Evaluate an adopted goal at the end of its mandate period.",
     )
 
-    indicators = Resource(runtime, blp, indicator.STREAM_TYPE, "indicator", schemas.IndicatorSchema)
+    indicators = Resource(
+        runtime,
+        blp,
+        indicator.STREAM_TYPE,
+        "indicator",
+        schemas.IndicatorSchema,
+        indicator.STREAM_PREFIX,
+    )
     indicators.create(
         schemas.DefineIndicatorSchema,
         _define_indicator,
@@ -416,7 +326,7 @@ def goals_blueprint(runtime: Runtime) -> Blueprint:
             with runtime.pool.connection() as conn:
                 if versions.get(conn, goal_id, query.get("as_of")) is None:
                     raise NotFound(f"no goal {goal_id}")
-                return queries.page(
+                return page(
                     conn,
                     indicator.STREAM_TYPE,
                     {**query, "goal_id": goal_id},
@@ -433,7 +343,14 @@ def indicators_blueprint(runtime: Runtime) -> Blueprint:
         url_prefix="/api/v1/indicators",
         description="Indicators: targets per year, thresholds, data sources",
     )
-    resource = Resource(runtime, blp, indicator.STREAM_TYPE, "indicator", schemas.IndicatorSchema)
+    resource = Resource(
+        runtime,
+        blp,
+        indicator.STREAM_TYPE,
+        "indicator",
+        schemas.IndicatorSchema,
+        indicator.STREAM_PREFIX,
+    )
 
     @blp.route("/<entity_id>", endpoint=f"{indicator.STREAM_TYPE}-one")
     class One(MethodView):

@@ -7,7 +7,6 @@ the present.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from typing import Any
 
 import psycopg
@@ -30,28 +29,6 @@ def ancestry(conn: psycopg.Connection[Any], unit_id: str) -> list[str]:
         [unit_id],
     ).fetchall()
     return [r[0] for r in rows]
-
-
-def page(
-    conn: psycopg.Connection[Any],
-    entity_type: str,
-    query: Mapping[str, Any],
-    filters: Mapping[str, str],
-) -> dict[str, Any]:
-    """A page of one entity type: `filters` maps query parameters to state paths."""
-    from shared.schemas import encode_cursor
-
-    where = {path: query[name] for name, path in filters.items() if name in query}
-    items = versions.find(
-        conn,
-        entity_type,
-        as_of=query.get("as_of"),
-        where=where,
-        after_id=query.get("cursor"),
-        limit=query["limit"],
-    )
-    full = len(items) == query["limit"]
-    return {"items": items, "next_cursor": encode_cursor(items[-1]["id"]) if full else None}
 
 
 def goal_tree(
