@@ -134,7 +134,7 @@ class EmbeddedPostgres:
         self._prepare_root()
         self._stop_stale_server()
         if not (self.data_dir / "PG_VERSION").exists():
-            subprocess.run(
+            done = subprocess.run(
                 [
                     str(self.bin_dir() / "initdb"),
                     "-D",
@@ -145,11 +145,14 @@ class EmbeddedPostgres:
                     "-U",
                     "postgres",
                 ],
-                check=True,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
                 **self._run_as(),
             )
+            if done.returncode != 0:
+                raise RuntimeError(
+                    f"initdb of {self.data_dir} failed: {done.stderr.decode(errors='replace')}"
+                )
         settings = {
             "listen_addresses": "127.0.0.1",
             "port": str(self.port),

@@ -4,11 +4,30 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.plans.projections import consumed_projections
-from shared.runtime import ServiceDefinition
+from flask import Flask
+
+from services.plans.api import activities_blueprint, plans_blueprint
+from services.plans.projections import consumed_projections, own_projections
+from shared.admin import event_store_blueprint
+from shared.config import Config
+from shared.http import create_service_app
+from shared.runtime import Runtime, ServiceDefinition
 
 DEFINITION = ServiceDefinition(
     name="plans",
     migrations_dir=Path(__file__).parent / "migrations",
+    own_projections=own_projections,
     consumed=consumed_projections,
 )
+
+
+def create_app(config: Config | None = None, runtime: Runtime | None = None) -> Flask:
+    runtime = runtime or Runtime(DEFINITION, config or Config.from_env("plans"))
+    app, api = create_service_app(
+        runtime,
+        title="styrkort plans",
+        description="Action plans, activities and the PDCA cycle (the organisation's how).",
+    )
+    for blueprint in (plans_blueprint, activities_blueprint, event_store_blueprint):
+        api.register_blueprint(blueprint(runtime))
+    return app

@@ -1,0 +1,157 @@
+"""HTTP routes of the plans service: parse, call a handler, serialise. No business rules here."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from services.plans import handlers, schemas
+from services.plans.domain import activity, plan
+from services.plans.domain.activity import Work
+from shared import versions
+from shared.errors import NotFound
+from shared.http import with_etag
+from shared.resources import Body, Resource, page
+from shared.runtime import Runtime
+from shared.schemas import AsOfQuery
+
+
+def with_overdue(item: dict[str, Any], as_of: dt.datetime | None) -> dict[str, Any]:
+    """Overdue is derived (open and past due on the day asked about), never stored."""
+    day = (as_of or dt.datetime.now(dt.UTC)).date()
+    is_open = item["status"] in ("planned", "in_progress")
+    return {**item, "overdue": is_open and dt.date.fromisoformat(item["work"]["due_on"]) < day}
+
+
+def plans_blueprint(runtime: Runtime) -> Blueprint:
+    blp = Blueprint(
+        "plans",
+        __name__,
+        url_prefix="/api/v1/plans",
+        description="Action plans (handlingsplaner) and the improvement wheel",
+    )
+    plans = Resource(
+        runtime, blp, plan.STREAM_TYPE, "action plan", schemas.PlanSchema, plan.STREAM_PREFIX
+    )
+    plans.reads(
+        schemas.PlanListQuery,
+        schemas.PlanPageSchema,
+        {"unit_id": "unit_id", "period": "period", "status": "status"},
+    )
+    plans.create(
+        schemas.DraftPlanSchema,
+        lambda uow, md, b: handlers.draft_plan(uow, md, **b),
+        "Draft the action plan of a unit for a calendar or school year (one per unit and period).",
+    )
+    plans.command(
+        "goals",
+        schemas.LinkGoalsSchema,
+        lambda uow, md, i, v, b: handlers.link_goals(uow, md, i, v, b["goal_ids"]),
+        "Set the adopted operational goals the plan serves.",
+    )
+    plans.command(
+        "adopt",
+        schemas.AdoptPlanSchema,
+        lambda uow, md, i, v, b: handlers.adopt_plan(uow, md, i, v, **b),
+        "Adopt (fastställa) the plan: by the manager of its unit.",
+    )
+    plans.command(
+        "phase",
+        schemas.PhaseSchema,
+        lambda uow, md, i, v, b: handlers.enter_phase(uow, md, i, v, b["phase"], b["since"]),
+        "Move on in the improvement wheel: plan → do → evaluate → improve.",
+    )
+    plans.command(
+        "close",
+        schemas.ClosePlanSchema,
+        lambda uow, md, i, v, b: handlers.close_plan(uow, md, i, v, b["summary"]),
+        "Close the plan at the end of its period.",
+    )
+
+    activities = Resource(
+        runtime,
+        blp,
+        activity.STREAM_TYPE,
+        "activity",
+        schemas.ActivitySchema,
+        activity.STREAM_PREFIX,
+    )
+    activities.create(
+        schemas.PlanActivitySchema,
+        lambda uow, md, b: handlers.plan_activity(
+            uow,
+            md,
+            b.pop("plan_id"),
+            Work(
+                b["title"],
+                b["owner"],
+                b["starts_on"],
+                b["due_on"],
+                tuple(b["goal_ids"]),
+                tuple(b["indicator_ids"]),
+            ),
+        ),
+        "Add an activity to the plan.",
+        path="/<plan_id>/activities",
+        location=f"activities.{activity.STREAM_TYPE}-one",
+    )
+
+    @blp.route("/<plan_id>/activities", endpoint="plan-activities")
+    class PlanActivities(MethodView):
+        @blp.arguments(schemas.ActivityListQuery, location="query")
+        @blp.response(200, schemas.ActivityPageSchema)
+        def get(self, query: Body, plan_id: str) -> Body:
+            """The plan's activities, now or as of an instant, with `overdue` derived."""
+            with runtime.pool.connection() as conn:
+                if versions.get(conn, plan_id, query.get("as_of")) is None:
+                    raise NotFound(f"no action plan {plan_id}")
+                result = page(
+                    conn,
+                    activity.STREAM_TYPE,
+                    {**query, "plan_id": plan_id},
+                    {"plan_id": "plan_id", "status": "status"},
+                )
+            result["items"] = [with_overdue(i, query.get("as_of")) for i in result["items"]]
+            return result
+
+    return blp
+
+
+def activities_blueprint(runtime: Runtime) -> Blueprint:
+    blp = Blueprint(
+        "activities",
+        __name__,
+        url_prefix="/api/v1/activities",
+        description="Activities of action plans and their progress",
+    )
+    resource = Resource(
+        runtime,
+        blp,
+        activity.STREAM_TYPE,
+        "activity",
+        schemas.ActivitySchema,
+        activity.STREAM_PREFIX,
+    )
+
+    @blp.route("/<entity_id>", endpoint=f"{activity.STREAM_TYPE}-one")
+    class One(MethodView):
+        @blp.arguments(AsOfQuery, location="query")
+        @blp.response(200, schemas.ActivitySchema)
+        def get(self, query: Body, entity_id: str) -> Any:
+            """An activity, now or `as_of` an instant, with `overdue` derived."""
+            item, _, _ = resource.read(entity_id, query.get("as_of"))
+            return with_etag(with_overdue(item, query.get("as_of")), item["version"])
+
+    resource.command(
+        "progress",
+        schemas.ProgressSchema,
+        lambda uow, md, i, v, b: handlers.report_progress(
+            uow, md, i, v, b["status"], b["note"], b["reason"]
+        ),
+        "Report progress: move the status on (planned → in_progress → done, or cancelled "
+        "with a reason) and/or add a note.",
+    )
+    return blp

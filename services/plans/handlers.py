@@ -1,0 +1,206 @@
+"""Command handlers of the plans service: load, decide, append — one transaction each.
+
+What plans knows of units and goals comes from its own read models of goals.events, never from
+a call to the goals service on the command path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from services.plans.domain import activity, plan
+from services.plans.domain.activity import Activity, Work
+from services.plans.domain.plan import ActionPlan, GoalFacts, check_period
+from shared.aggregate import AggregateKind, DomainEvent, S
+from shared.errors import NotFound, RuleViolation
+from shared.events import Metadata
+from shared.store import ConcurrencyError
+from shared.uow import UnitOfWork
+
+NAMES = {plan.STREAM_TYPE: "action plan", activity.STREAM_TYPE: "activity"}
+PLAN_NAMESPACE = uuid.UUID("0b5f7a52-0a59-4f0e-8d1e-706c616e7300")
+
+
+def plan_id_for(unit_id: str, period: str) -> str:
+    """One plan per unit and period: the id follows from them, so a second is a conflict."""
+    return f"{plan.STREAM_PREFIX}{uuid.uuid5(PLAN_NAMESPACE, f'{unit_id}|{period}')}"
+
+
+def load(uow: UnitOfWork, kind: AggregateKind[S], entity_id: str, field: str | None = None) -> S:
+    events = uow.load(entity_id)
+    if not events or events[0].stream_type != kind.stream_type:
+        what = NAMES[kind.stream_type]
+        raise NotFound(f"no {what} {entity_id}", {field: [f"no such {what}"]} if field else None)
+    return kind.fold_new(kind.events.decode_all(events))
+
+
+def known_unit(uow: UnitOfWork, unit_id: str) -> Any:
+    row = uow.conn.execute(
+        "SELECT id, name, kind, status FROM known_org_units WHERE id = %s", [unit_id]
+    ).fetchone()
+    if row is None:
+        raise NotFound(
+            f"no organisation unit {unit_id} is known here", {"unit_id": ["unknown unit"]}
+        )
+    return _Unit(*row)
+
+
+class _Unit:
+    def __init__(self, id: str, name: str, kind: str, status: str) -> None:
+        self.id, self.name, self.kind, self.status = id, name, kind, status
+
+
+def known_goals(uow: UnitOfWork, goal_ids: Sequence[str]) -> list[GoalFacts]:
+    rows = uow.conn.execute(
+        "SELECT id, level, status, title FROM known_goals WHERE id = ANY(%s)", [list(goal_ids)]
+    ).fetchall()
+    found = {r[0]: GoalFacts(*r) for r in rows}
+    return [found.get(g, GoalFacts(g, "", "unknown")) for g in dict.fromkeys(goal_ids)]
+
+
+def _change(
+    uow: UnitOfWork,
+    metadata: Metadata,
+    kind: AggregateKind[S],
+    entity_id: str,
+    expected_version: int | None,
+    decide: Callable[[S], list[DomainEvent]],
+) -> S:
+    with uow:
+        state = load(uow, kind, entity_id)
+        if expected_version is not None and expected_version != state.version:
+            raise ConcurrencyError(entity_id, expected_version, state.version)
+        events = decide(state)
+        uow.append(
+            entity_id, kind.stream_type, state.version, [e.to_new_event() for e in events], metadata
+        )
+    for event in events:
+        state = state.when(event)
+    return state
+
+
+def today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+# -- plans --------------------------------------------------------------------------------------
+
+
+def draft_plan(
+    uow: UnitOfWork,
+    metadata: Metadata,
+    *,
+    unit_id: str,
+    period: str,
+    title: str,
+    goal_ids: Sequence[str],
+) -> ActionPlan:
+    plan_id = plan_id_for(unit_id, check_period(period))
+    with uow:
+        events = ActionPlan.draft(
+            plan_id, known_unit(uow, unit_id), period, title, known_goals(uow, goal_ids), today()
+        )
+        try:
+            uow.append(plan_id, plan.STREAM_TYPE, 0, [e.to_new_event() for e in events], metadata)
+        except ConcurrencyError:
+            raise RuleViolation(
+                f"{unit_id} already has a plan for {period}: {plan_id}",
+                {"period": ["a plan for this unit and period exists"]},
+            ) from None
+    return plan.KIND.fold_new(events)
+
+
+def link_goals(
+    uow: UnitOfWork, metadata: Metadata, plan_id: str, expected: int | None, goal_ids: Sequence[str]
+) -> ActionPlan:
+    return _change(
+        uow,
+        metadata,
+        plan.KIND,
+        plan_id,
+        expected,
+        lambda p: p.link_goals(known_goals(uow, goal_ids)),
+    )
+
+
+def adopt_plan(
+    uow: UnitOfWork,
+    metadata: Metadata,
+    plan_id: str,
+    expected: int | None,
+    decided_by: str,
+    decided_on: dt.date,
+    minute_ref: str | None,
+) -> ActionPlan:
+    return _change(
+        uow,
+        metadata,
+        plan.KIND,
+        plan_id,
+        expected,
+        lambda p: p.adopt(decided_by, decided_on, minute_ref),
+    )
+
+
+def enter_phase(
+    uow: UnitOfWork,
+    metadata: Metadata,
+    plan_id: str,
+    expected: int | None,
+    phase: str,
+    since: dt.date | None,
+) -> ActionPlan:
+    return _change(
+        uow,
+        metadata,
+        plan.KIND,
+        plan_id,
+        expected,
+        lambda p: p.enter_phase(phase, since or today()),
+    )
+
+
+def close_plan(
+    uow: UnitOfWork, metadata: Metadata, plan_id: str, expected: int | None, summary: str
+) -> ActionPlan:
+    return _change(uow, metadata, plan.KIND, plan_id, expected, lambda p: p.close(summary))
+
+
+# -- activities ---------------------------------------------------------------------------------
+
+
+def plan_activity(uow: UnitOfWork, metadata: Metadata, plan_id: str, work: Work) -> Activity:
+    activity_id = f"{activity.STREAM_PREFIX}{uuid.uuid4()}"
+    with uow:
+        owner = load(uow, plan.KIND, plan_id)
+        unknown = [g for g in known_goals(uow, work.goal_ids) if g.status == "unknown"]
+        if unknown:
+            raise NotFound(f"no goal {unknown[0].id} is known here", {"goal_ids": ["unknown goal"]})
+        events = Activity.plan(activity_id, plan_id, owner.status, work)
+        uow.append(
+            activity_id, activity.STREAM_TYPE, 0, [e.to_new_event() for e in events], metadata
+        )
+    return activity.KIND.fold_new(events)
+
+
+def report_progress(
+    uow: UnitOfWork,
+    metadata: Metadata,
+    activity_id: str,
+    expected: int | None,
+    status: str | None,
+    note: str | None,
+    reason: str,
+) -> Activity:
+    """Move the activity on and/or add a progress note, in one command."""
+
+    def decide(state: Activity) -> list[DomainEvent]:
+        events = state.move(status, today(), reason) if status else []
+        if note:
+            events += state.note(note, today())
+        return events
+
+    return _change(uow, metadata, activity.KIND, activity_id, expected, decide)
