@@ -205,6 +205,8 @@ def make_consumer(config: Config, topics: Sequence[str]) -> KafkaConsumer:
         max_poll_records=500,
         session_timeout_ms=10_000,
         heartbeat_interval_ms=1_000,
+        # a topic created after we subscribed (a service started later) is found within 30 s
+        metadata_max_age_ms=30_000,
         request_timeout_ms=max(config.kafka_max_poll_interval_ms + 5_000, 30_000),
     )
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from services.plans.domain import activity, plan
 from services.plans.domain.activity import Activity, Work
-from services.plans.domain.plan import ActionPlan, GoalFacts, check_period
+from services.plans.domain.plan import ActionPlan, GoalFacts, check_period, plan_id_for
 from shared.aggregate import AggregateKind, DomainEvent, S
 from shared.errors import NotFound, RuleViolation
 from shared.events import Metadata
@@ -21,12 +21,6 @@ from shared.store import ConcurrencyError
 from shared.uow import UnitOfWork
 
 NAMES = {plan.STREAM_TYPE: "action plan", activity.STREAM_TYPE: "activity"}
-PLAN_NAMESPACE = uuid.UUID("0b5f7a52-0a59-4f0e-8d1e-706c616e7300")
-
-
-def plan_id_for(unit_id: str, period: str) -> str:
-    """One plan per unit and period: the id follows from them, so a second is a conflict."""
-    return f"{plan.STREAM_PREFIX}{uuid.uuid5(PLAN_NAMESPACE, f'{unit_id}|{period}')}"
 
 
 def load(uow: UnitOfWork, kind: AggregateKind[S], entity_id: str, field: str | None = None) -> S:

@@ -3,12 +3,14 @@ keeps from goals.events — the units and goals it needs — plus its reaction t
 
 from __future__ import annotations
 
-import datetime as dt
+import uuid
 from typing import Any
 
 import psycopg
 
 from services.plans.domain import activity, plan
+from services.plans.domain.activity import Activity, Work
+from services.plans.domain.plan import ActionPlan
 from shared import versions
 from shared.events import Metadata, RecordedEvent
 from shared.store import EventStore
@@ -140,9 +142,70 @@ class GoalChangesFlagPlans(Projection):
                 apply_all(conn, self.projections, recorded)
 
 
+class ImprovementProposalsBecomeActivities(Projection):
+    """An improvement proposal (förbättringsförslag) of a unit's quality report becomes a
+    proposed activity in that unit's plan for the next period; the plan is drafted if there is
+    none. Idempotent: the activity's id follows from the proposal's, so it is made once.
+
+    Tolerant reader of reports.events `ImprovementProposed` (any version): it takes
+    `unit_id`, `period` (the period the report covers), `title` and `description`.
+    """
+
+    tables = ()  # it writes events, which a rebuild never removes
+
+    def __init__(self) -> None:
+        self.store = EventStore()
+        self.projections = own_projections()
+
+    def apply(self, conn: psycopg.Connection[Any], event: RecordedEvent) -> None:
+        if event.name != "ImprovementProposed":
+            return
+        data = event.data
+        period = plan.next_period(plan.check_period(str(data["period"])))
+        plan_id = plan.plan_id_for(str(data["unit_id"]), period)
+        activity_id = f"{activity.STREAM_PREFIX}{uuid.uuid5(PROPOSALS, event.stream_id)}"
+        if self.store.stream_version(conn, activity_id):
+            return
+        metadata = Metadata(
+            actor="system:plans-consumer",
+            correlation_id=str(event.metadata.get("correlation_id") or event.event_id),
+            causation_id=str(event.event_id),
+        )
+        if self.store.stream_version(conn, plan_id) == 0:
+            drafted = ActionPlan.Drafted(
+                plan_id,
+                str(data["unit_id"]),
+                period,
+                f"Handlingsplan {period}",
+                (),
+                event.recorded_at.date(),
+            )
+            self._append(conn, plan_id, plan.STREAM_TYPE, [drafted], metadata)
+        starts_on, due_on = plan.period_dates(period)
+        work = Work(str(data["title"]), "the unit's manager", starts_on, due_on)
+        planned = Activity.plan(activity_id, plan_id, "draft", work, proposed_by=event.stream_id)
+        self._append(conn, activity_id, activity.STREAM_TYPE, planned, metadata)
+
+    def _append(
+        self,
+        conn: psycopg.Connection[Any],
+        stream_id: str,
+        stream_type: str,
+        events: list[Any],
+        metadata: Metadata,
+    ) -> None:
+        recorded = self.store.append(
+            conn, stream_id, stream_type, 0, [e.to_new_event() for e in events], metadata
+        )
+        apply_all(conn, self.projections, recorded)
+
+
+#: namespace of the ids of activities made from improvement proposals
+PROPOSALS = uuid.UUID("6f0c4d44-6a1b-4f2e-9b8e-696d70726f76")
+
+
 def consumed_projections() -> dict[str, list[Projection]]:
-    return {"goals": [KnownOrgUnitsProjection(), KnownGoalsProjection(), GoalChangesFlagPlans()]}
-
-
-def today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
+    return {
+        "goals": [KnownOrgUnitsProjection(), KnownGoalsProjection(), GoalChangesFlagPlans()],
+        "reports": [ImprovementProposalsBecomeActivities()],
+    }

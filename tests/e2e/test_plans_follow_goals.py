@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from kafka import KafkaProducer
 
 from services.goals.app import create_app as goals_app
 from services.goals.seed import seed, seed_id, seed_unit_id
 from services.plans.app import create_app as plans_app
+from shared import envelope
 from shared.consumer import Consumer, rebuild_consumer_read_models
+from shared.events import RecordedEvent
+from shared.kafka import ensure_topic
 from shared.relay import Relay
 from shared.runtime import Runtime
 from shared.uow import rebuild_own_read_models
@@ -26,6 +32,7 @@ BUN = seed_unit_id("bun")
 @pytest.fixture
 def system(goals: Runtime, plans: Runtime) -> Iterator[tuple[SignedClient, SignedClient, Relay]]:
     seed(goals)
+    ensure_topic(plans.config, plans.config.topic("reports"))
     stop = threading.Event()
     relay = Relay(goals.config, goals.store)
     threads = [
@@ -168,3 +175,58 @@ def _consumed_position(plans: Runtime) -> int:
     with connect(plans) as conn:
         row = conn.execute("SELECT coalesce(max(position), 0) FROM consumed_streams").fetchone()
     return int(row[0]) if row else 0
+
+
+def test_an_improvement_proposal_becomes_an_activity_of_next_periods_plan_once(
+    system: Any, plans: Runtime
+) -> None:
+    _, plans_api, _ = system
+    proposal = RecordedEvent(
+        position=7,
+        stream_id="proposal-1",
+        stream_type="improvement_proposal",
+        version=1,
+        event_id=uuid.uuid4(),
+        event_type="ImprovementProposed.v1",
+        data={
+            "unit_id": SECTOR,
+            "period": "2025/26",
+            "title": "Mer läsning i alla ämnen",
+            "description": "Ur kvalitetsredovisningen 2025/26",
+        },
+        metadata={"actor": "key:rektor", "correlation_id": "c-1"},
+        recorded_at=dt.datetime(2026, 6, 20, tzinfo=dt.UTC),
+        prev_hash="0" * 64,
+        hash="1" * 64,
+    )
+    producer = KafkaProducer(bootstrap_servers=plans.config.kafka_bootstrap_servers)
+    for _ in range(2):  # delivered twice
+        producer.send(
+            plans.config.topic("reports"),
+            key=b"proposal-1",
+            value=envelope.encode(envelope.to_cloudevent(proposal, "/styrkort/reports")),
+        )
+    producer.flush()
+    producer.close()
+
+    def next_plan() -> Any:
+        found = plans_api.get(f"/api/v1/plans?unit_id={SECTOR}&period=2026/27").get_json()
+        return found["items"]
+
+    [plan] = wait_for(next_plan, 60, "the next period's plan")
+    assert (plan["status"], plan["title"]) == ("draft", "Handlingsplan 2026/27")
+
+    def activities() -> Any:
+        return plans_api.get(f"/api/v1/plans/{plan['id']}/activities").get_json()["items"]
+
+    [activity] = wait_for(activities, 30, "the proposed activity")
+    assert activity["work"]["title"] == "Mer läsning i alla ämnen"
+    assert activity["proposed_by"] == "proposal-1"
+    assert (activity["work"]["starts_on"], activity["work"]["due_on"]) == (
+        "2026-08-01",
+        "2027-06-30",
+    )
+    with connect(plans) as conn:
+        assert conn.execute(
+            "SELECT count(*) FROM events WHERE stream_type = 'activity'"
+        ).fetchone() == (1,), "made once, however often it arrives"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -35,6 +36,24 @@ def check_period(period: str) -> str:
         f"not {period!r}",
         {"period": ["not a calendar or school year"]},
     )
+
+
+PLAN_NAMESPACE = uuid.UUID("0b5f7a52-0a59-4f0e-8d1e-706c616e7300")
+
+
+def plan_id_for(unit_id: str, period: str) -> str:
+    """One plan per unit and period: the id follows from them, so a second is a conflict."""
+    return f"{STREAM_PREFIX}{uuid.uuid5(PLAN_NAMESPACE, f'{unit_id}|{period}')}"
+
+
+def period_dates(period: str) -> tuple[dt.date, dt.date]:
+    """First and last day: a calendar year, or a school year from August to June."""
+    school = _SCHOOL_YEAR.match(period)
+    if school:
+        first = int(school[1])
+        return dt.date(first, 8, 1), dt.date(first + 1, 6, 30)
+    year = int(period)
+    return dt.date(year, 1, 1), dt.date(year, 12, 31)
 
 
 def next_period(period: str) -> str:
