@@ -207,6 +207,9 @@ def make_consumer(config: Config, topics: Sequence[str]) -> KafkaConsumer:
         heartbeat_interval_ms=1_000,
         # a topic created after we subscribed (a service started later) is found within 30 s
         metadata_max_age_ms=30_000,
+        # Tansu answers a fetch only when its wait is over, not when data arrives: keep the
+        # wait short so an event reaches the read model in tens of milliseconds (bench/plans.py)
+        fetch_max_wait_ms=25,
         request_timeout_ms=max(config.kafka_max_poll_interval_ms + 5_000, 30_000),
     )
 
