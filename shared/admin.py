@@ -8,7 +8,7 @@ stream type, so the gateway can route it too.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from flask import Response, stream_with_context
@@ -68,7 +68,11 @@ def history_entry(event: RecordedEvent) -> dict[str, Any]:
     }
 
 
-def event_store_blueprint(runtime: Runtime) -> Blueprint:
+#: checks, before a history is shown, that the caller may see it (raises Forbidden otherwise)
+HistoryGuard = Callable[[Any, list[RecordedEvent]], None]
+
+
+def event_store_blueprint(runtime: Runtime, guard: HistoryGuard | None = None) -> Blueprint:
     service = runtime.config.service
     source = runtime.config.source
     blp = Blueprint(
@@ -86,6 +90,8 @@ def event_store_blueprint(runtime: Runtime) -> Blueprint:
             """Every event of an entity, in order: who, what, when, on whose decision."""
             with runtime.pool.connection() as conn:
                 events = runtime.store.read_stream(conn, entity_id, as_of=query.get("as_of"))
+                if events and guard is not None:
+                    guard(conn, events)
             if not events:
                 raise NotFound(f"no entity {entity_id} in the {service} service")
             return {
@@ -100,9 +106,9 @@ def event_store_blueprint(runtime: Runtime) -> Blueprint:
         @blp.response(200, FeedSchema)
         def get(self, query: dict[str, Any]) -> dict[str, Any]:
             """The service's events after a position, as CloudEvents (incremental feed)."""
-            require_role("auditor", "reader")
+            require_role("auditor")
             with runtime.pool.connection() as conn:
-                events = runtime.store.read_all(conn, query["after"], query["limit"])
+                events = runtime.store.read_all(conn, query["after"], query["limit"], upcast=False)
                 last = runtime.store.last_position(conn)
             return {
                 "events": [envelope.to_cloudevent(e, source) for e in events],

@@ -57,6 +57,7 @@ class Resource:
         what: str,
         out: type[Schema],
         prefix: str,
+        present: Callable[[dict[str, Any], Any], dict[str, Any]] | None = None,
     ) -> None:
         self.runtime = runtime
         self.blp = blp
@@ -64,9 +65,11 @@ class Resource:
         self.what = what
         self.out = out
         self.prefix = prefix  # of the entity's ids: an id of another kind is not found
+        #: adds what is derived, not stored, to a state (given the as_of instant or None)
+        self.present = present or (lambda state, as_of: state)
 
     def view(self, state: Any) -> tuple[Any, int, dict[str, str]]:
-        return with_etag(to_json(state), state.version)
+        return with_etag(self.present(to_json(state), None), state.version)
 
     def reads(
         self, list_query: type[Schema], page_schema: type[Schema], filters: Mapping[str, str]
@@ -95,7 +98,7 @@ class Resource:
             state = versions.get(conn, entity_id, as_of)
         if state is None or not entity_id.startswith(self.prefix):
             raise NotFound(f"no {self.what} {entity_id}" + (" at that time" if as_of else ""))
-        return with_etag(state, state["version"])
+        return with_etag(self.present(state, as_of), state["version"])
 
     def create(
         self,

@@ -5,18 +5,22 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from services.plans import handlers, schemas
-from services.plans.domain import activity, plan
+from services.plans.access import require_unit_access
+from services.plans.domain import activity, agreement, plan
 from services.plans.domain.activity import Work
 from shared import versions
+from shared.aggregate import to_json
 from shared.errors import NotFound
-from shared.http import with_etag
+from shared.events import RecordedEvent
+from shared.http import command_metadata, if_match_version, with_etag
 from shared.resources import Body, Resource, page
 from shared.runtime import Runtime
-from shared.schemas import AsOfQuery
+from shared.schemas import AsOfQuery, PageQuery
 
 
 def with_overdue(item: dict[str, Any], as_of: dt.datetime | None) -> dict[str, Any]:
@@ -78,6 +82,7 @@ def plans_blueprint(runtime: Runtime) -> Blueprint:
         "activity",
         schemas.ActivitySchema,
         activity.STREAM_PREFIX,
+        with_overdue,
     )
     activities.create(
         schemas.PlanActivitySchema,
@@ -134,6 +139,7 @@ def activities_blueprint(runtime: Runtime) -> Blueprint:
         "activity",
         schemas.ActivitySchema,
         activity.STREAM_PREFIX,
+        with_overdue,
     )
 
     @blp.route("/<entity_id>", endpoint=f"{activity.STREAM_TYPE}-one")
@@ -142,8 +148,7 @@ def activities_blueprint(runtime: Runtime) -> Blueprint:
         @blp.response(200, schemas.ActivitySchema)
         def get(self, query: Body, entity_id: str) -> Any:
             """An activity, now or `as_of` an instant, with `overdue` derived."""
-            item, _, _ = resource.read(entity_id, query.get("as_of"))
-            return with_etag(with_overdue(item, query.get("as_of")), item["version"])
+            return resource.read(entity_id, query.get("as_of"))
 
     resource.command(
         "progress",
@@ -155,3 +160,111 @@ def activities_blueprint(runtime: Runtime) -> Blueprint:
         "with a reason) and/or add a note.",
     )
     return blp
+
+
+def agreements_blueprint(runtime: Runtime) -> Blueprint:
+    """Employee agreements: every route checks that the caller may see the unit's agreements."""
+    blp = Blueprint(
+        "agreements",
+        __name__,
+        url_prefix="/api/v1",
+        description="Employee agreements (medarbetaröverenskommelser): editors of "
+        "the unit and auditors only",
+    )
+
+    def read(agreement_id: str, as_of: Any) -> Any:
+        with runtime.pool.connection() as conn:
+            state = versions.get(conn, agreement_id, as_of)
+            if state is None or not agreement_id.startswith(agreement.STREAM_PREFIX):
+                raise NotFound(f"no employee agreement {agreement_id}")
+            require_unit_access(conn, state["unit_id"], write=False)
+        return state
+
+    def guard_unit_of(agreement_id: str) -> None:
+        with runtime.pool.connection() as conn:
+            state = versions.get(conn, agreement_id)
+            if state is None or not agreement_id.startswith(agreement.STREAM_PREFIX):
+                raise NotFound(f"no employee agreement {agreement_id}")
+            require_unit_access(conn, state["unit_id"], write=True)
+
+    @blp.route("/plans/<plan_id>/agreements")
+    class PlanAgreements(MethodView):
+        @blp.arguments(PageQuery, location="query")
+        @blp.response(200, schemas.AgreementPageSchema)
+        def get(self, query: Body, plan_id: str) -> Body:
+            """The agreements of a plan (editors of its unit, auditors)."""
+            with runtime.pool.connection() as conn:
+                owner = versions.get(conn, plan_id, query.get("as_of"))
+                if owner is None or not plan_id.startswith(plan.STREAM_PREFIX):
+                    raise NotFound(f"no action plan {plan_id}")
+                require_unit_access(conn, owner["unit_id"], write=False)
+                return page(
+                    conn,
+                    agreement.STREAM_TYPE,
+                    {**query, "plan_id": plan_id},
+                    {"plan_id": "plan_id"},
+                )
+
+        @blp.arguments(schemas.MakeAgreementSchema)
+        @blp.response(201, schemas.AgreementSchema)
+        def post(self, body: Body, plan_id: str) -> Any:
+            """Record an employee's part in the plan (editors of the plan's unit)."""
+            with runtime.pool.connection() as conn:
+                owner = versions.get(conn, plan_id)
+                if owner is None or not plan_id.startswith(plan.STREAM_PREFIX):
+                    raise NotFound(f"no action plan {plan_id}")
+                require_unit_access(conn, owner["unit_id"], write=True)
+            made = handlers.make_agreement(runtime.uow(), command_metadata(), plan_id, **body)
+            view, status, headers = with_etag(to_json(made), made.version, 201)
+            headers["Location"] = url_for("agreements.agreement", agreement_id=made.id)
+            return view, status, headers
+
+    @blp.route("/agreements/<agreement_id>", endpoint="agreement")
+    class One(MethodView):
+        @blp.arguments(AsOfQuery, location="query")
+        @blp.response(200, schemas.AgreementSchema)
+        def get(self, query: Body, agreement_id: str) -> Any:
+            """One agreement, now or as of an instant."""
+            state = read(agreement_id, query.get("as_of"))
+            return with_etag(state, state["version"])
+
+    @blp.route("/agreements/<agreement_id>/activities")
+    class Activities(MethodView):
+        @blp.arguments(schemas.ChangeAgreementSchema)
+        @blp.response(200, schemas.AgreementSchema)
+        def post(self, body: Body, agreement_id: str) -> Any:
+            """Agree the employee's activities anew."""
+            guard_unit_of(agreement_id)
+            changed = handlers.change_agreement(
+                runtime.uow(),
+                command_metadata(),
+                agreement_id,
+                if_match_version(),
+                body["activity_ids"],
+                body["agreed_on"],
+            )
+            return with_etag(to_json(changed), changed.version)
+
+    @blp.route("/agreements/<agreement_id>/end")
+    class End(MethodView):
+        @blp.arguments(schemas.EndAgreementSchema)
+        @blp.response(200, schemas.AgreementSchema)
+        def post(self, body: Body, agreement_id: str) -> Any:
+            """End the agreement."""
+            guard_unit_of(agreement_id)
+            ended = handlers.end_agreement(
+                runtime.uow(),
+                command_metadata(),
+                agreement_id,
+                if_match_version(),
+                body["ended_on"],
+            )
+            return with_etag(to_json(ended), ended.version)
+
+    return blp
+
+
+def history_guard(conn: Any, events: list[RecordedEvent]) -> None:
+    """The history of an employee agreement is as closed as the agreement itself."""
+    if events[0].stream_type == agreement.STREAM_TYPE:
+        require_unit_access(conn, str(events[0].data["unit_id"]), write=False)

@@ -6,7 +6,12 @@ from pathlib import Path
 
 from flask import Flask
 
-from services.plans.api import activities_blueprint, plans_blueprint
+from services.plans.api import (
+    activities_blueprint,
+    agreements_blueprint,
+    history_guard,
+    plans_blueprint,
+)
 from services.plans.projections import consumed_projections, own_projections
 from shared.admin import event_store_blueprint
 from shared.config import Config
@@ -28,6 +33,7 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
         title="styrkort plans",
         description="Action plans, activities and the PDCA cycle (the organisation's how).",
     )
-    for blueprint in (plans_blueprint, activities_blueprint, event_store_blueprint):
+    for blueprint in (plans_blueprint, activities_blueprint, agreements_blueprint):
         api.register_blueprint(blueprint(runtime))
+    api.register_blueprint(event_store_blueprint(runtime, guard=history_guard))
     return app

@@ -5,10 +5,10 @@ Read by `python -m shared.asyncapi plans` to generate docs/asyncapi/plans.json.
 
 from __future__ import annotations
 
-from services.plans.domain import activity, plan
+from services.plans.domain import activity, agreement, plan
 from shared.aggregate import EventRegistry
 
 
 def registries() -> list[EventRegistry]:
-    """Action plans and their activities."""
-    return [plan.EVENTS, activity.EVENTS]
+    """Action plans, their activities and employee agreements."""
+    return [plan.EVENTS, activity.EVENTS, agreement.EVENTS]

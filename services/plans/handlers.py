@@ -11,16 +11,22 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from services.plans.domain import activity, plan
+from services.plans.domain import activity, agreement, plan
 from services.plans.domain.activity import Activity, Work
+from services.plans.domain.agreement import EmployeeAgreement
 from services.plans.domain.plan import ActionPlan, GoalFacts, check_period, plan_id_for
+from shared import versions
 from shared.aggregate import AggregateKind, DomainEvent, S
 from shared.errors import NotFound, RuleViolation
 from shared.events import Metadata
 from shared.store import ConcurrencyError
 from shared.uow import UnitOfWork
 
-NAMES = {plan.STREAM_TYPE: "action plan", activity.STREAM_TYPE: "activity"}
+NAMES = {
+    plan.STREAM_TYPE: "action plan",
+    activity.STREAM_TYPE: "activity",
+    agreement.STREAM_TYPE: "employee agreement",
+}
 
 
 def load(uow: UnitOfWork, kind: AggregateKind[S], entity_id: str, field: str | None = None) -> S:
@@ -198,3 +204,65 @@ def report_progress(
         return events
 
     return _change(uow, metadata, activity.KIND, activity_id, expected, decide)
+
+
+# -- employee agreements ----------------------------------------------------------------------
+
+
+def _plan_activity_ids(uow: UnitOfWork, plan_id: str) -> set[str]:
+    return {
+        a["id"] for a in versions.find(uow.conn, activity.STREAM_TYPE, where={"plan_id": plan_id})
+    }
+
+
+def make_agreement(
+    uow: UnitOfWork,
+    metadata: Metadata,
+    plan_id: str,
+    *,
+    employee_ref: str,
+    activity_ids: Sequence[str],
+    agreed_on: dt.date,
+) -> EmployeeAgreement:
+    agreement_id = f"{agreement.STREAM_PREFIX}{uuid.uuid4()}"
+    with uow:
+        owner = load(uow, plan.KIND, plan_id)
+        events = EmployeeAgreement.make(
+            agreement_id,
+            plan_id,
+            owner.unit_id,
+            employee_ref,
+            tuple(activity_ids),
+            _plan_activity_ids(uow, plan_id),
+            agreed_on,
+        )
+        uow.append(
+            agreement_id, agreement.STREAM_TYPE, 0, [e.to_new_event() for e in events], metadata
+        )
+    return agreement.KIND.fold_new(events)
+
+
+def change_agreement(
+    uow: UnitOfWork,
+    metadata: Metadata,
+    agreement_id: str,
+    expected: int | None,
+    activity_ids: Sequence[str],
+    agreed_on: dt.date,
+) -> EmployeeAgreement:
+    return _change(
+        uow,
+        metadata,
+        agreement.KIND,
+        agreement_id,
+        expected,
+        lambda a: a.change_activities(
+            tuple(activity_ids), _plan_activity_ids(uow, a.plan_id), agreed_on
+        ),
+    )
+
+
+def end_agreement(
+    uow: UnitOfWork, metadata: Metadata, agreement_id: str, expected: int | None, ended_on: dt.date
+) -> EmployeeAgreement:
+    return _change(uow, metadata, agreement.KIND, agreement_id, expected, lambda a: a.end(ended_on))

@@ -8,7 +8,7 @@ from typing import Any
 
 import psycopg
 
-from services.plans.domain import activity, plan
+from services.plans.domain import activity, agreement, plan
 from services.plans.domain.activity import Activity, Work
 from services.plans.domain.plan import ActionPlan
 from shared import versions
@@ -17,7 +17,7 @@ from shared.store import EventStore
 from shared.uow import Projection, apply_all
 from shared.versions import EntityVersionsProjection
 
-KINDS = (plan.KIND, activity.KIND)
+KINDS = (plan.KIND, activity.KIND, agreement.KIND)
 
 
 def own_projections() -> list[Projection]:

@@ -158,3 +158,42 @@ class ActivityListQuery(PageQuery):
 class ActivityPageSchema(Schema):
     items = fields.List(fields.Nested(ActivitySchema))
     next_cursor = fields.Str(allow_none=True)
+
+
+class MakeAgreementSchema(Schema):
+    employee_ref = fields.Str(
+        required=True,
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "an opaque reference such as an HR id; never a name"},
+    )
+    activity_ids = fields.List(
+        fields.Str(validate=ID), required=True, validate=validate.Length(min=1, max=100)
+    )
+    agreed_on = fields.Date(required=True, metadata={"description": "day of the appraisal talk"})
+
+
+class ChangeAgreementSchema(Schema):
+    activity_ids = fields.List(
+        fields.Str(validate=ID), required=True, validate=validate.Length(min=1, max=100)
+    )
+    agreed_on = fields.Date(required=True)
+
+
+class EndAgreementSchema(Schema):
+    ended_on = fields.Date(required=True)
+
+
+class AgreementSchema(Schema):
+    id = fields.Str()
+    plan_id = fields.Str()
+    unit_id = fields.Str()
+    employee_ref = fields.Str()
+    activity_ids = fields.List(fields.Str())
+    agreed_on = fields.Str(metadata=DATE_OUT)
+    status = fields.Str(metadata={"description": "active or ended"})
+    version = fields.Int()
+
+
+class AgreementPageSchema(Schema):
+    items = fields.List(fields.Nested(AgreementSchema))
+    next_cursor = fields.Str(allow_none=True)
