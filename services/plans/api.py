@@ -63,6 +63,22 @@ def plans_blueprint(runtime: Runtime) -> Blueprint:
         "Adopt (fastställa) the plan: by the manager of its unit.",
     )
     plans.command(
+        "revise",
+        schemas.RevisePlanSchema,
+        lambda uow, md, i, v, b: handlers.revise_plan(
+            uow,
+            md,
+            i,
+            v,
+            b.get("title"),
+            b.get("goal_ids"),
+            b["decided_by"],
+            b["decided_on"],
+            b["minute_ref"],
+        ),
+        "Change an adopted plan (title, goals) by a new decision of its unit's manager.",
+    )
+    plans.command(
         "phase",
         schemas.PhaseSchema,
         lambda uow, md, i, v, b: handlers.enter_phase(uow, md, i, v, b["phase"], b["since"]),

@@ -145,6 +145,33 @@ def adopt_plan(
     )
 
 
+def revise_plan(
+    uow: UnitOfWork,
+    metadata: Metadata,
+    plan_id: str,
+    expected: int | None,
+    title: str | None,
+    goal_ids: Sequence[str] | None,
+    decided_by: str,
+    decided_on: dt.date,
+    minute_ref: str | None,
+) -> ActionPlan:
+    return _change(
+        uow,
+        metadata,
+        plan.KIND,
+        plan_id,
+        expected,
+        lambda p: p.revise(
+            title,
+            known_goals(uow, goal_ids) if goal_ids is not None else None,
+            decided_by,
+            decided_on,
+            minute_ref,
+        ),
+    )
+
+
 def enter_phase(
     uow: UnitOfWork,
     metadata: Metadata,

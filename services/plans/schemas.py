@@ -40,6 +40,11 @@ class AdoptPlanSchema(Schema):
     minute_ref = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=200))
 
 
+class RevisePlanSchema(AdoptPlanSchema):
+    title = fields.Str(validate=validate.Length(min=1, max=300))
+    goal_ids = fields.List(fields.Str(validate=ID), validate=validate.Length(max=50))
+
+
 class PhaseSchema(Schema):
     phase = fields.Str(
         required=True,

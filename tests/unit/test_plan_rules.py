@@ -135,3 +135,16 @@ def test_activities_need_an_owner_sane_dates_and_an_open_plan() -> None:
         Activity.plan("a", "p", "draft", Work("x", " ", DAY, DAY))
     with pytest.raises(RuleViolation, match="closed"):
         Activity.plan("a", "p", "closed", WORK)
+
+
+def test_an_adopted_plan_changes_only_by_a_revision_of_its_manager() -> None:
+    plan = drafted()
+    plan = plan.when(plan.adopt("bou", DAY, None)[0])
+    with pytest.raises(RuleViolation, match="revision decision"):
+        plan.link_goals([ADOPTED])
+    with pytest.raises(RuleViolation, match="its own unit"):
+        plan.revise("Ny titel", None, "sov", DAY, None)
+    revised = plan.when(plan.revise("Plan 2026, reviderad", [], "bou", DAY, "Beslut 12")[0])
+    assert (revised.title, revised.goal_ids, revised.version) == ("Plan 2026, reviderad", (), 3)
+    with pytest.raises(RuleViolation, match="only an adopted plan"):
+        drafted().revise("x", None, "bou", DAY, None)

@@ -136,6 +136,18 @@ class ActionPlan:
         minute_ref: str | None
 
     @dataclass(frozen=True)
+    class Revised(DomainEvent):
+        """An adopted plan was changed by a new decision of the unit's manager (reviderad)."""
+
+        TYPE = "ActionPlanRevised.v1"
+        plan_id: str
+        title: str
+        goal_ids: tuple[str, ...]
+        decided_by: str
+        decided_on: dt.date
+        minute_ref: str | None
+
+    @dataclass(frozen=True)
     class PhaseEntered(DomainEvent):
         """The plan entered a phase of the improvement wheel (PDCA)."""
 
@@ -191,6 +203,10 @@ class ActionPlan:
 
     def link_goals(self, goals: Sequence[GoalFacts]) -> list[DomainEvent]:
         self._require_open()
+        if self.status != "draft":
+            raise RuleViolation(
+                "an adopted plan changes only by a revision decision (POST …/revise)"
+            )
         _check_goals(goals)
         ids = tuple(g.id for g in goals)
         return [] if ids == self.goal_ids else [ActionPlan.GoalsLinked(self.id, ids)]
@@ -200,13 +216,36 @@ class ActionPlan:
     ) -> list[DomainEvent]:
         if self.status != "draft":
             raise RuleViolation(f"the plan is {self.status}; only a draft is adopted")
+        self._require_decider(decided_by)
+        return [ActionPlan.Adopted(self.id, decided_by, decided_on, minute_ref)]
+
+    def revise(
+        self,
+        title: str | None,
+        goals: Sequence[GoalFacts] | None,
+        decided_by: str,
+        decided_on: dt.date,
+        minute_ref: str | None,
+    ) -> list[DomainEvent]:
+        """Change an adopted plan (title and/or goals) by a new decision of its manager."""
+        if self.status != "adopted":
+            raise RuleViolation(f"only an adopted plan is revised; this one is {self.status}")
+        self._require_decider(decided_by)
+        if goals is not None:
+            _check_goals(goals)
+        new_title = (title or self.title).strip()
+        goal_ids = tuple(g.id for g in goals) if goals is not None else self.goal_ids
+        return [
+            ActionPlan.Revised(self.id, new_title, goal_ids, decided_by, decided_on, minute_ref)
+        ]
+
+    def _require_decider(self, decided_by: str) -> None:
         if decided_by != self.unit_id:
             raise RuleViolation(
-                "an action plan is adopted by the manager of its own unit "
+                "an action plan is decided by the manager of its own unit "
                 f"({self.unit_id}), not by {decided_by}",
                 {"decided_by": ["not the plan's unit"]},
             )
-        return [ActionPlan.Adopted(self.id, decided_by, decided_on, minute_ref)]
 
     def enter_phase(self, phase: str, since: dt.date) -> list[DomainEvent]:
         """Move on in the wheel: plan → do → evaluate → improve → plan (a new turn)."""
@@ -279,6 +318,15 @@ class ActionPlan:
                     decided_on=event.decided_on,
                     version=version,
                 )
+            case ActionPlan.Revised():
+                return replace(
+                    self,
+                    title=event.title,
+                    goal_ids=event.goal_ids,
+                    decided_by=event.decided_by,
+                    decided_on=event.decided_on,
+                    version=version,
+                )
             case ActionPlan.PhaseEntered(phase=phase, since=since):
                 return replace(
                     self, phases=(*self.phases, PhaseChange(phase, since)), version=version
@@ -314,6 +362,7 @@ EVENTS = EventRegistry(
     ActionPlan.Drafted,
     ActionPlan.GoalsLinked,
     ActionPlan.Adopted,
+    ActionPlan.Revised,
     ActionPlan.PhaseEntered,
     ActionPlan.FlaggedForReview,
     ActionPlan.Closed,
