@@ -2,9 +2,9 @@
 
 import sys
 
-from bench import foundation, plans
+from bench import foundation, goals, plans
 
-BENCHMARKS = {"foundation": foundation.main, "plans": plans.main}
+BENCHMARKS = {"foundation": foundation.main, "goals": goals.main, "plans": plans.main}
 
 if __name__ == "__main__":
     names = sys.argv[1:2] or list(BENCHMARKS)

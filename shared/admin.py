@@ -48,7 +48,9 @@ class FeedSchema(Schema):
 
 
 class RepublishSchema(Schema):
-    from_position = fields.Int(required=True, data_key="from", validate=validate.Range(min=1))
+    from_position = fields.Int(
+        required=True, data_key="from", validate=validate.Range(min=1, max=2**63 - 1)
+    )
 
 
 def history_entry(event: RecordedEvent) -> dict[str, Any]:

@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 API_PREFIX = "/api/v1"
 OPEN_PATHS = ("/healthz", "/readyz", "/metrics", f"{API_PREFIX}/openapi.json")
-_STATUS = {
+_STATUS: dict[type[StyrkortError], int] = {
     NotFound: 404,
     RuleViolation: 409,
     InvalidInput: 422,
@@ -95,7 +95,11 @@ def _flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(StyrkortError)
     def _domain_error(exc: StyrkortError) -> Response:
-        status = next(code for cls, code in _STATUS.items() if isinstance(exc, cls))
+        status = (
+            400
+            if isinstance(exc, BadJsonBody)
+            else next(code for cls, code in _STATUS.items() if isinstance(exc, cls))
+        )
         return problem(status, exc.title, exc.detail, exc.fields)
 
     @app.errorhandler(ConcurrencyError)
@@ -145,6 +149,80 @@ def register_error_handlers(app: Flask) -> None:
 # -- identity and request context --------------------------------------------------------------
 
 
+def signed_target() -> str:
+    """What the identity signature covers of the URL: the decoded path, and the query string
+    as sent, after a "?" only if there is one (shared/identity.py)."""
+    query = request.query_string.decode("latin-1")
+    return f"{request.path}?{query}" if query else request.path
+
+
+def _unstorable(text: str) -> str | None:
+    """Why PostgreSQL could not take this text, or None."""
+    if "\x00" in text:
+        return "contains the NUL character"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not valid Unicode (a lone surrogate)"
+    return None
+
+
+def _unstorable_in(value: Any, path: str) -> tuple[str, str] | None:
+    """The first (field path, reason) of a JSON value that PostgreSQL could not store."""
+    if isinstance(value, str):
+        reason = _unstorable(value)
+        return (path or "body", reason) if reason else None
+    items = (
+        value.items()
+        if isinstance(value, dict)
+        else enumerate(value)
+        if isinstance(value, list)
+        else ()
+    )
+    for key, item in items:
+        name = f"{path}.{key}" if path else str(key)
+        found = _unstorable(key) if isinstance(key, str) else None
+        if found:
+            return name, f"a key {found}"
+        found_in = _unstorable_in(item, name)
+        if found_in:
+            return found_in
+    return None
+
+
+def refuse_unstorable_text() -> None:
+    """Text PostgreSQL cannot hold (NUL, lone surrogates), anywhere in a request, is a 400/422
+    naming where it is, never a 500 from the database; so is a body json cannot read."""
+    for name, value in [
+        ("path", request.path),
+        *request.args.items(multi=True),
+        *(
+            (h, v)
+            for h, v in request.headers.items()
+            if h in ("If-Match", "Idempotency-Key", "X-Correlation-Id", "X-Causation-Id")
+        ),
+    ]:
+        reason = _unstorable(name) or _unstorable(value)
+        if reason:
+            raise InvalidInput(f"{name} {reason}", {name: [reason]})
+    if not request.get_data(cache=True) or not request.is_json:
+        return
+    try:
+        body = json.loads(request.get_data(cache=True))
+    except (ValueError, RecursionError) as exc:
+        # ValueError covers malformed JSON and integers over Python's 4300-digit limit
+        raise BadJsonBody(f"the body is not JSON this API can read: {str(exc)[:200]}") from None
+    found = _unstorable_in(body, "")
+    if found:
+        raise InvalidInput(f"{found[0]} {found[1]}", {found[0]: [found[1]]})
+
+
+class BadJsonBody(StyrkortError):
+    """The body is not JSON (HTTP 400)."""
+
+    title = "Malformed JSON"
+
+
 def install_request_context(app: Flask, config: Config) -> None:
     @app.before_request
     def _context() -> Response | None:
@@ -162,10 +240,11 @@ def install_request_context(app: Flask, config: Config) -> None:
             config.internal_secret,
             request.headers,
             request.method,
-            request.full_path.rstrip("?"),
+            signed_target(),
             request.get_data(cache=True),
             config.max_signature_age_seconds,
         )
+        refuse_unstorable_text()
         return None
 
     @app.after_request
@@ -215,7 +294,7 @@ def if_match_version() -> int | None:
     if value.startswith("W/"):
         value = value[2:]
     value = value.strip('"')
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:
         raise InvalidInput(
             f'If-Match must be an ETag this API gave out, such as "3", not {raw!r}',
             {"If-Match": ["not a version ETag"]},

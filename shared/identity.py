@@ -1,8 +1,9 @@
 """Who is calling: the identity the gateway forwards to services in HMAC-signed headers.
 
 The gateway authenticates API keys; services trust only headers signed with the internal secret
-and at most a few minutes old (DESIGN.md §7). The signature covers the method, the path with its
-query, the identity, the time and a hash of the body, so none can be changed in transit.
+and at most a few minutes old (DESIGN.md §7). The signature covers the method, the path
+(percent-decoded) with its query string as sent (after a "?" only when there is one), the
+identity, the time and a hash of the body, so none can be changed in transit.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 from shared.errors import Unauthenticated
 
@@ -32,6 +34,13 @@ class Identity:
     actor: str
     role: str
     scope: str = "*"
+
+
+def signing_target(url: str) -> str:
+    """What a client signs of the URL it requests (path and query, no host): the path
+    percent-decoded, the query string as it is sent."""
+    path, _, query = url.partition("?")
+    return unquote(path) + (f"?{query}" if query else "")
 
 
 def _message(identity: Identity, method: str, path: str, body: bytes, timestamp: int) -> bytes:
@@ -83,7 +92,7 @@ def verify(
             + ", ".join(missing)
         )
     raw_time = headers[TIME_HEADER]
-    if not raw_time.isdigit():
+    if not (raw_time.isascii() and raw_time.isdigit()) or len(raw_time) > 12:
         raise Unauthenticated(f"{TIME_HEADER} must be a Unix time in seconds")
     now = time.time() if now is None else now
     if abs(now - int(raw_time)) > max_age_seconds:
@@ -93,6 +102,7 @@ def verify(
         raise Unauthenticated(f"unknown role {role!r}")
     identity = Identity(headers[ACTOR_HEADER], role, headers.get(SCOPE_HEADER) or "*")
     expected = sign(secret, identity, method, path, body, int(raw_time))[SIGNATURE_HEADER]
-    if not hmac.compare_digest(expected, headers[SIGNATURE_HEADER]):
+    given = headers[SIGNATURE_HEADER]
+    if not (given.isascii() and hmac.compare_digest(expected, given)):
         raise Unauthenticated("the identity signature does not match")
     return identity

@@ -37,7 +37,13 @@ class AsOf(fields.Field[dt.datetime]):
 
 
 class AsOfQuery(Schema):
-    as_of = AsOf(metadata={"description": "state at this instant (ISO 8601), default now"})
+    as_of = AsOf(
+        metadata={
+            "description": "state at this instant (ISO 8601 date-time with a "
+            "time zone, or a date: its end), default now",
+            "type": "string",
+        }
+    )
 
 
 def encode_cursor(value: Any) -> str:
@@ -49,13 +55,16 @@ class Cursor(fields.Field[Any]):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         try:
-            return json.loads(base64.urlsafe_b64decode(str(value).encode("ascii")))
+            cursor = json.loads(base64.urlsafe_b64decode(str(value).encode("ascii")))
         except (ValueError, binascii.Error, UnicodeError):
-            raise ValidationError("is not a cursor this API gave out") from None
+            cursor = None
+        if not isinstance(cursor, str):  # our cursors are the last id of a page
+            raise ValidationError("is not a cursor this API gave out")
+        return cursor
 
 
 class PageQuery(AsOfQuery):
-    cursor = Cursor(metadata={"description": "next_cursor of the previous page"})
+    cursor = Cursor(metadata={"description": "next_cursor of the previous page", "type": "string"})
     limit = fields.Int(load_default=50, validate=validate.Range(min=1, max=500))
 
 

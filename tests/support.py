@@ -11,7 +11,7 @@ from typing import Any
 
 import psycopg
 
-from shared.identity import Identity, sign
+from shared.identity import Identity, sign, signing_target
 from shared.runtime import Runtime
 
 INTERNAL_SECRET = "test-secret-" + uuid.uuid4().hex
@@ -42,7 +42,7 @@ class SignedClient:
             if data is not None
             else (json_mod.dumps(json).encode("utf-8") if json is not None else b"")
         )
-        all_headers = sign(self.secret, self.identity, method, path, body)
+        all_headers = sign(self.secret, self.identity, method, signing_target(path), body)
         if body:
             all_headers["Content-Type"] = "application/json"
         all_headers.update(headers or {})

@@ -123,7 +123,12 @@ def test_plans_follow_goals_over_kafka(system: Any, goals: Runtime, plans: Runti
     assert draft.status_code == 201
     wait_for(lambda: known_goal(plans, draft.get_json()["id"]), 30, "the draft goal in plans")
     refused = plans_api.post(
-        f"/api/v1/plans/{plan['id']}/goals", {"goal_ids": [SCHOOL_GOAL, draft.get_json()["id"]]}
+        f"/api/v1/plans/{plan['id']}/revise",
+        {
+            "goal_ids": [SCHOOL_GOAL, draft.get_json()["id"]],
+            "decided_by": SECTOR,
+            "decided_on": "2026-02-01",
+        },
     )
     assert refused.status_code == 409 and "not adopted" in refused.get_json()["detail"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shared.errors import Unauthenticated
-from shared.identity import SIGNATURE_HEADER, Identity, sign, verify
+from shared.identity import SIGNATURE_HEADER, Identity, sign, signing_target, verify
 
 SECRET = "s3cret"
 WHO = Identity("key:abc", "editor", "org-unit-1")
@@ -55,3 +55,11 @@ def test_stale_missing_and_unknown_are_refused_with_the_reason() -> None:
         )
     with pytest.raises(Unauthenticated, match="unknown role"):
         verify(SECRET, headers | {"X-Styrkort-Role": "mayor"}, "GET", "/p", b"", 300, now=1000)
+
+
+def test_clients_sign_the_decoded_path_and_the_query_as_sent() -> None:
+    assert signing_target("/api/v1/org-units/%C3%A5?kind=unit&x=%20") == (
+        "/api/v1/org-units/å?kind=unit&x=%20"
+    )
+    assert signing_target("/api/v1/goals?") == "/api/v1/goals"
+    assert signing_target("/api/v1/goals?q=a?") == "/api/v1/goals?q=a?"
