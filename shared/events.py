@@ -7,6 +7,7 @@ rewritten (DESIGN.md §2).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -203,13 +204,21 @@ def canonical_text(value: JsonValue) -> str:
     return canonical_json(value).decode("utf-8")
 
 
-def canonical_head(data_text: str, event_id: UUID, event_type: str, metadata_text: str) -> str:
+def canonical_head(
+    data_text: str, event_id: UUID | str, event_type: str, metadata_text: str
+) -> str:
     """The canonical JSON of an event up to its position (see canonical_parts); `data_text`
     and `metadata_text` are canonical_text of the data and metadata."""
     return (
         f'{{"data":{data_text},"event_id":"{event_id}",'
-        f'"event_type":{canonical_text(event_type)},"metadata":{metadata_text},"position":'
+        f'"event_type":{_type_text(event_type)},"metadata":{metadata_text},"position":'
     )
+
+
+@functools.lru_cache(maxsize=1024)
+def _type_text(event_type: str) -> str:
+    """Event types are few and repeat: their canonical text is made once."""
+    return canonical_text(event_type)
 
 
 def canonical_tail(stream_id_text: str, stream_type_text: str, version: int) -> str:

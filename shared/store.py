@@ -72,6 +72,7 @@ class _Prepared:
     data: Any
     data_text: str  # canonical JSON of data: hashed, and written as is by COPY
     event_id: uuid.UUID
+    event_id_text: str
     head: str
     tail: str
 
@@ -138,13 +139,15 @@ class EventStore:
             zip(events, payloads, event_ids, strict=True), start=1
         ):
             data_text = canonical_text(data)
+            id_text = str(event_id)
             prepared.append(
                 _Prepared(
                     event.type,
                     data,
                     data_text,
                     event_id,
-                    canonical_head(data_text, event_id, event.type, metadata_text),
+                    id_text,
+                    canonical_head(data_text, id_text, event.type, metadata_text),
                     canonical_tail(stream_id_text, stream_type_text, expected_version + n),
                 )
             )
@@ -171,7 +174,7 @@ class EventStore:
         """One round trip: the database locks, checks, chains and inserts (append_events)."""
         payload = [
             {
-                "event_id": str(p.event_id),
+                "event_id": p.event_id_text,
                 "event_type": p.event_type,
                 "data": p.data,
                 "head": p.head,
@@ -246,7 +249,7 @@ class EventStore:
         common = f"{_copy_text(stream_id)}\t{_copy_text(stream_type)}"
         after_data = f"{_copy_text(canonical_text(meta))}\t{stamp}"
         lines = [
-            f"{e.position}\t{common}\t{e.version}\t{e.event_id}\t{_copy_text(e.event_type)}\t"
+            f"{e.position}\t{common}\t{e.version}\t{p.event_id_text}\t{_copy_text(e.event_type)}\t"
             f"{_copy_text(p.data_text)}\t{after_data}\t{e.prev_hash}\t{e.hash}\n"
             for e, p in zip(recorded, prepared, strict=True)
         ]

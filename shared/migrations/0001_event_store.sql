@@ -67,6 +67,22 @@ BEGIN
     SELECT c.head_position, c.head_hash, c.moment INTO head_position, head_hash, moment
       FROM claim_append(p_stream_id, p_expected, jsonb_array_length(p_events)) AS c;
     stamp := to_char(moment AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"');
+    IF jsonb_array_length(p_events) = 1 THEN  -- the common command: one event, no arrays
+        ev := p_events -> 0;
+        out_prev_hash := head_hash;
+        out_position := head_position + 1;
+        out_hash := encode(sha256(decode(head_hash, 'hex') || convert_to(
+            (ev ->> 'head') || out_position || ',"recorded_at":"' || stamp || '"'
+            || (ev ->> 'tail'), 'UTF8')), 'hex');
+        out_recorded_at := moment;
+        INSERT INTO events (position, stream_id, stream_type, version, event_id, event_type,
+                            data, metadata, recorded_at, prev_hash, hash)
+        VALUES (out_position, p_stream_id, p_stream_type, p_expected + 1,
+                (ev ->> 'event_id')::uuid, ev ->> 'event_type', ev -> 'data', p_metadata,
+                moment, out_prev_hash, out_hash);
+        RETURN NEXT;
+        RETURN;
+    END IF;
     first := head_position;
     -- The chain is sequential; the insert is then one statement for all the events.
     FOR ev IN SELECT value FROM jsonb_array_elements(p_events) LOOP
