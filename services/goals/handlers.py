@@ -4,7 +4,7 @@ transaction per command. The rules themselves live in `domain/`."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -15,34 +15,13 @@ from services.goals.domain.documents import Content, SteeringDocument
 from services.goals.domain.goal import Goal, GoalContent, Lineage, Placement, UnitFacts
 from services.goals.domain.indicator import Definition, Indicator, Thresholds
 from services.goals.domain.organisation import OrgUnit
-from shared.aggregate import AggregateKind, DomainEvent, S
-from shared.errors import InvalidInput, NotFound, RuleViolation
+from shared.aggregate import DomainEvent
+from shared.commands import change, create, load
+from shared.errors import InvalidInput, RuleViolation
 from shared.events import Metadata
-from shared.store import ConcurrencyError
 from shared.uow import UnitOfWork
 
-NAMES = {
-    organisation.STREAM_TYPE: "organisation unit",
-    documents.STREAM_TYPE: "steering document",
-    areas.STREAM_TYPE: "development area",
-    goal.STREAM_TYPE: "goal",
-    indicator.STREAM_TYPE: "indicator",
-}
-
-
 # -- loading ------------------------------------------------------------------------------------
-
-
-def load(uow: UnitOfWork, kind: AggregateKind[S], entity_id: str, field: str | None = None) -> S:
-    """The aggregate folded from its events, or NotFound naming the field that referred to it."""
-    state = None
-    events = uow.load(entity_id)
-    if events and events[0].stream_type == kind.stream_type:
-        state = kind.fold(kind.events.decode_all(events))
-    if state is None:
-        what = NAMES[kind.stream_type]
-        raise NotFound(f"no {what} {entity_id}", {field: [f"no such {what}"]} if field else None)
-    return state
 
 
 def unit_facts(uow: UnitOfWork, unit_id: str, field: str = "owner_unit_id") -> UnitFacts:
@@ -60,43 +39,6 @@ def resolve_decider(uow: UnitOfWork, decided_by: str) -> Decider:
 
 def _goals(uow: UnitOfWork, ids: Sequence[str], field: str) -> list[Goal]:
     return [load(uow, goal.KIND, goal_id, field) for goal_id in dict.fromkeys(ids)]
-
-
-# -- the two shapes of a command ------------------------------------------------------------------
-
-
-def _create(
-    uow: UnitOfWork,
-    metadata: Metadata,
-    kind: AggregateKind[S],
-    entity_id: str,
-    decide: Callable[[], list[DomainEvent]],
-) -> S:
-    with uow:
-        events = decide()
-        uow.append(entity_id, kind.stream_type, 0, [e.to_new_event() for e in events], metadata)
-    return kind.fold_new(events)
-
-
-def _change(
-    uow: UnitOfWork,
-    metadata: Metadata,
-    kind: AggregateKind[S],
-    entity_id: str,
-    expected_version: int | None,
-    decide: Callable[[S], list[DomainEvent]],
-) -> S:
-    with uow:
-        state = load(uow, kind, entity_id)
-        if expected_version is not None and expected_version != state.version:
-            raise ConcurrencyError(entity_id, expected_version, state.version)
-        events = decide(state)
-        uow.append(
-            entity_id, kind.stream_type, state.version, [e.to_new_event() for e in events], metadata
-        )
-    for event in events:
-        state = state.when(event)
-    return state
 
 
 def new_id(prefix: str) -> str:
@@ -121,13 +63,13 @@ def create_org_unit(
         parent = load(uow, organisation.KIND, parent_id, "parent_id") if parent_id else None
         return OrgUnit.create(unit_id, name, kind, parent)
 
-    return _create(uow, metadata, organisation.KIND, unit_id, decide)
+    return create(uow, metadata, organisation.KIND, unit_id, decide)
 
 
 def rename_org_unit(
     uow: UnitOfWork, metadata: Metadata, unit_id: str, expected_version: int | None, name: str
 ) -> OrgUnit:
-    return _change(
+    return change(
         uow, metadata, organisation.KIND, unit_id, expected_version, lambda u: u.rename(name)
     )
 
@@ -141,13 +83,13 @@ def move_org_unit(
         parent = load(uow, organisation.KIND, parent_id, "parent_id")
         return unit.move(parent, queries.ancestry(uow.conn, parent_id))
 
-    return _change(uow, metadata, organisation.KIND, unit_id, expected_version, decide)
+    return change(uow, metadata, organisation.KIND, unit_id, expected_version, decide)
 
 
 def close_org_unit(
     uow: UnitOfWork, metadata: Metadata, unit_id: str, expected_version: int | None, reason: str
 ) -> OrgUnit:
-    return _change(
+    return change(
         uow, metadata, organisation.KIND, unit_id, expected_version, lambda u: u.close(reason)
     )
 
@@ -170,7 +112,7 @@ def draft_document(
         owner = unit_facts(uow, owner_unit_id)
         return SteeringDocument.draft(document_id, doc_type, owner.id, content, owner.closed)
 
-    return _create(uow, metadata, documents.KIND, document_id, decide)
+    return create(uow, metadata, documents.KIND, document_id, decide)
 
 
 def edit_document(
@@ -180,7 +122,7 @@ def edit_document(
     expected_version: int | None,
     changes: dict[str, Any],
 ) -> SteeringDocument:
-    return _change(
+    return change(
         uow,
         metadata,
         documents.KIND,
@@ -197,7 +139,7 @@ def adopt_document(
     expected_version: int | None,
     decision: Decision,
 ) -> SteeringDocument:
-    return _change(
+    return change(
         uow,
         metadata,
         documents.KIND,
@@ -215,7 +157,7 @@ def revise_document(
     changes: dict[str, Any],
     decision: Decision,
 ) -> SteeringDocument:
-    return _change(
+    return change(
         uow,
         metadata,
         documents.KIND,
@@ -235,7 +177,7 @@ def repeal_document(
     reason: str,
     decision: Decision,
 ) -> SteeringDocument:
-    return _change(
+    return change(
         uow,
         metadata,
         documents.KIND,
@@ -269,13 +211,13 @@ def define_area(
                 )
         return DevelopmentArea.define(area_id, name, description, plan_id)
 
-    return _create(uow, metadata, areas.KIND, area_id, decide)
+    return create(uow, metadata, areas.KIND, area_id, decide)
 
 
 def retire_area(
     uow: UnitOfWork, metadata: Metadata, area_id: str, expected_version: int | None, reason: str
 ) -> DevelopmentArea:
-    return _change(uow, metadata, areas.KIND, area_id, expected_version, lambda a: a.retire(reason))
+    return change(uow, metadata, areas.KIND, area_id, expected_version, lambda a: a.retire(reason))
 
 
 # -- goals --------------------------------------------------------------------------------------
@@ -371,7 +313,7 @@ def edit_goal(
             content, placement, unit_facts(uow, state.owner_unit_id), sources, area_active
         )
 
-    return _change(uow, metadata, goal.KIND, goal_id, expected_version, decide)
+    return change(uow, metadata, goal.KIND, goal_id, expected_version, decide)
 
 
 def adopt_goal(
@@ -385,7 +327,7 @@ def adopt_goal(
         sources = _goals(uow, state.placement.derived_from, "derived_from")
         return state.adopt(decision, resolve_decider(uow, decision.decided_by), sources)
 
-    return _change(uow, metadata, goal.KIND, goal_id, expected_version, decide)
+    return change(uow, metadata, goal.KIND, goal_id, expected_version, decide)
 
 
 def revise_goal(
@@ -409,7 +351,7 @@ def revise_goal(
             area_active,
         )
 
-    return _change(uow, metadata, goal.KIND, goal_id, expected_version, decide)
+    return change(uow, metadata, goal.KIND, goal_id, expected_version, decide)
 
 
 def retire_goal(
@@ -420,7 +362,7 @@ def retire_goal(
     reason: str,
     decision: Decision,
 ) -> Goal:
-    return _change(
+    return change(
         uow,
         metadata,
         goal.KIND,
@@ -439,7 +381,7 @@ def evaluate_goal(
     reasoning: str,
     evaluated_on: Any,
 ) -> Goal:
-    return _change(
+    return change(
         uow,
         metadata,
         goal.KIND,
@@ -501,7 +443,7 @@ def set_target(
             raise RuleViolation("the indicator's goal is retired")
         return state.set_target(year, value, _period_years(owner))
 
-    return _change(uow, metadata, indicator.KIND, indicator_id, expected_version, decide)
+    return change(uow, metadata, indicator.KIND, indicator_id, expected_version, decide)
 
 
 def set_thresholds(
@@ -511,7 +453,7 @@ def set_thresholds(
     expected_version: int | None,
     thresholds: Thresholds,
 ) -> Indicator:
-    return _change(
+    return change(
         uow,
         metadata,
         indicator.KIND,
@@ -528,6 +470,6 @@ def retire_indicator(
     expected_version: int | None,
     reason: str,
 ) -> Indicator:
-    return _change(
+    return change(
         uow, metadata, indicator.KIND, indicator_id, expected_version, lambda i: i.retire(reason)
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from services.plans.domain import activity, agreement, plan
@@ -16,25 +16,12 @@ from services.plans.domain.activity import Activity, Work
 from services.plans.domain.agreement import EmployeeAgreement
 from services.plans.domain.plan import ActionPlan, GoalFacts, check_period, plan_id_for
 from shared import versions
-from shared.aggregate import AggregateKind, DomainEvent, S
+from shared.aggregate import DomainEvent
+from shared.commands import change, load
 from shared.errors import NotFound, RuleViolation
 from shared.events import Metadata
 from shared.store import ConcurrencyError
 from shared.uow import UnitOfWork
-
-NAMES = {
-    plan.STREAM_TYPE: "action plan",
-    activity.STREAM_TYPE: "activity",
-    agreement.STREAM_TYPE: "employee agreement",
-}
-
-
-def load(uow: UnitOfWork, kind: AggregateKind[S], entity_id: str, field: str | None = None) -> S:
-    events = uow.load(entity_id)
-    if not events or events[0].stream_type != kind.stream_type:
-        what = NAMES[kind.stream_type]
-        raise NotFound(f"no {what} {entity_id}", {field: [f"no such {what}"]} if field else None)
-    return kind.fold_new(kind.events.decode_all(events))
 
 
 def known_unit(uow: UnitOfWork, unit_id: str) -> Any:
@@ -59,27 +46,6 @@ def known_goals(uow: UnitOfWork, goal_ids: Sequence[str]) -> list[GoalFacts]:
     ).fetchall()
     found = {r[0]: GoalFacts(*r) for r in rows}
     return [found.get(g, GoalFacts(g, "", "unknown")) for g in dict.fromkeys(goal_ids)]
-
-
-def _change(
-    uow: UnitOfWork,
-    metadata: Metadata,
-    kind: AggregateKind[S],
-    entity_id: str,
-    expected_version: int | None,
-    decide: Callable[[S], list[DomainEvent]],
-) -> S:
-    with uow:
-        state = load(uow, kind, entity_id)
-        if expected_version is not None and expected_version != state.version:
-            raise ConcurrencyError(entity_id, expected_version, state.version)
-        events = decide(state)
-        uow.append(
-            entity_id, kind.stream_type, state.version, [e.to_new_event() for e in events], metadata
-        )
-    for event in events:
-        state = state.when(event)
-    return state
 
 
 def today() -> dt.date:
@@ -116,7 +82,7 @@ def draft_plan(
 def link_goals(
     uow: UnitOfWork, metadata: Metadata, plan_id: str, expected: int | None, goal_ids: Sequence[str]
 ) -> ActionPlan:
-    return _change(
+    return change(
         uow,
         metadata,
         plan.KIND,
@@ -135,7 +101,7 @@ def adopt_plan(
     decided_on: dt.date,
     minute_ref: str | None,
 ) -> ActionPlan:
-    return _change(
+    return change(
         uow,
         metadata,
         plan.KIND,
@@ -156,7 +122,7 @@ def revise_plan(
     decided_on: dt.date,
     minute_ref: str | None,
 ) -> ActionPlan:
-    return _change(
+    return change(
         uow,
         metadata,
         plan.KIND,
@@ -180,7 +146,7 @@ def enter_phase(
     phase: str,
     since: dt.date | None,
 ) -> ActionPlan:
-    return _change(
+    return change(
         uow,
         metadata,
         plan.KIND,
@@ -193,7 +159,7 @@ def enter_phase(
 def close_plan(
     uow: UnitOfWork, metadata: Metadata, plan_id: str, expected: int | None, summary: str
 ) -> ActionPlan:
-    return _change(uow, metadata, plan.KIND, plan_id, expected, lambda p: p.close(summary))
+    return change(uow, metadata, plan.KIND, plan_id, expected, lambda p: p.close(summary))
 
 
 # -- activities ---------------------------------------------------------------------------------
@@ -230,7 +196,7 @@ def report_progress(
             events += state.note(note, today())
         return events
 
-    return _change(uow, metadata, activity.KIND, activity_id, expected, decide)
+    return change(uow, metadata, activity.KIND, activity_id, expected, decide)
 
 
 # -- employee agreements ----------------------------------------------------------------------
@@ -277,7 +243,7 @@ def change_agreement(
     activity_ids: Sequence[str],
     agreed_on: dt.date,
 ) -> EmployeeAgreement:
-    return _change(
+    return change(
         uow,
         metadata,
         agreement.KIND,
@@ -292,4 +258,4 @@ def change_agreement(
 def end_agreement(
     uow: UnitOfWork, metadata: Metadata, agreement_id: str, expected: int | None, ended_on: dt.date
 ) -> EmployeeAgreement:
-    return _change(uow, metadata, agreement.KIND, agreement_id, expected, lambda a: a.end(ended_on))
+    return change(uow, metadata, agreement.KIND, agreement_id, expected, lambda a: a.end(ended_on))
