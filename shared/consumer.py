@@ -286,6 +286,11 @@ def rebuild_consumer_read_models(
     read models until the commit.
     """
     sources = [f"/styrkort/{service}" for service in applier.projections]
+    # Reactions (projections without tables) wrote events that are in the store already;
+    # replaying them would only hold the append lock for the whole rebuild.
+    applier = EventApplier(
+        {service: [p for p in group if p.tables] for service, group in applier.projections.items()}
+    )
     outcome = Outcome()
     with pool.connection() as conn, conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", [CONSUMER_LOCK])

@@ -193,9 +193,13 @@ def _unstorable_in(value: Any, path: str) -> tuple[str, str] | None:
 def refuse_unstorable_text() -> None:
     """Text PostgreSQL cannot hold (NUL, lone surrogates), anywhere in a request, is a 400/422
     naming where it is, never a 500 from the database; so is a body json cannot read."""
+    try:
+        arguments = list(request.args.items(multi=True))
+    except UnicodeDecodeError:
+        raise BadJsonBody("the query string is not UTF-8") from None
     for name, value in [
         ("path", request.path),
-        *request.args.items(multi=True),
+        *arguments,
         *(
             (h, v)
             for h, v in request.headers.items()
@@ -321,7 +325,11 @@ def install_idempotency(app: Flask, pool: ConnectionPool[Any]) -> None:
             raise InvalidInput("Idempotency-Key is longer than 200 characters")
         actor = g.identity.actor
         body_hash = hashlib.sha256(
-            request.full_path.encode("utf-8") + b"\n" + request.get_data(cache=True)
+            request.path.encode("utf-8")
+            + b"?"
+            + request.query_string
+            + b"\n"
+            + request.get_data(cache=True)
         ).hexdigest()
         with pool.connection() as conn:
             claimed = conn.execute(
@@ -329,6 +337,7 @@ def install_idempotency(app: Flask, pool: ConnectionPool[Any]) -> None:
                    VALUES (%s, %s, %s, 0)
                    ON CONFLICT (actor, key) DO UPDATE SET created_at = now()
                      WHERE idempotency_keys.status = 0
+                       AND idempotency_keys.request_hash = excluded.request_hash
                        AND idempotency_keys.created_at < now() - make_interval(secs => %s)
                    RETURNING key""",
                 [key, actor, body_hash, IDEMPOTENCY_LEASE_SECONDS],

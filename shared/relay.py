@@ -100,10 +100,12 @@ class Relay:
         return cur.rowcount == 1
 
     def reset_checkpoint(self, conn: psycopg.Connection[Any], from_position: int) -> None:
-        """Make the relay (re)send every event at or after `from_position`."""
+        """Make the relay (re)send every event at or after `from_position`. It only ever moves
+        the relay back: events it has not sent yet are never skipped."""
         self.checkpoint(conn)
         conn.execute(
-            "UPDATE relay_checkpoints SET position = %s, updated_at = now() WHERE relay = %s",
+            "UPDATE relay_checkpoints SET position = least(position, %s), updated_at = now() "
+            "WHERE relay = %s",
             [max(from_position - 1, 0), self.name],
         )
 
@@ -212,7 +214,25 @@ class Relay:
 
     # -- the process ----------------------------------------------------------------------------
     def run(self, stop: threading.Event, idle_wait: float = 1.0) -> None:
-        """Relay until `stop` is set; wait for NOTIFY when idle; back off while Kafka is down."""
+        """Relay until `stop` is set; wait for NOTIFY when idle; back off while Kafka or the
+        database is down, and reconnect."""
+        backoff = 0.5
+        while not stop.is_set():
+            try:
+                self._run_connected(stop, idle_wait)
+            except psycopg.OperationalError as exc:
+                log.warning(
+                    "relay %s: database unavailable (%s); reconnecting in %.1f s",
+                    self.name,
+                    exc,
+                    backoff,
+                )
+                self.close()
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 10.0)
+        log.info("relay %s: stopped", self.name)
+
+    def _run_connected(self, stop: threading.Event, idle_wait: float) -> None:
         with psycopg.connect(self.config.database_url, autocommit=True) as conn:
             self._acquire_leadership(conn, stop)
             conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
@@ -240,7 +260,6 @@ class Relay:
                     stop.wait(backoff)
                     backoff = min(backoff * 2, 10.0)
             self.close()
-            log.info("relay %s: stopped", self.name)
 
     def _acquire_leadership(self, conn: psycopg.Connection[Any], stop: threading.Event) -> None:
         announced = False

@@ -254,7 +254,7 @@ class EventStore:
             for e, p in zip(recorded, prepared, strict=True)
         ]
         with conn.cursor() as cur, cur.copy(f"COPY events ({_COLUMNS}) FROM STDIN") as copy:
-            copy.write("".join(lines).encode("utf-8"))
+            copy.write("".join(lines).encode(conn.info.encoding))
         return recorded
 
     # -- reading ------------------------------------------------------------------------------

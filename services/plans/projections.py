@@ -3,6 +3,7 @@ keeps from goals.events — the units and goals it needs — plus its reaction t
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
@@ -16,6 +17,8 @@ from shared.events import Metadata, RecordedEvent
 from shared.store import EventStore
 from shared.uow import Projection, apply_all
 from shared.versions import EntityVersionsProjection
+
+log = logging.getLogger(__name__)
 
 KINDS = (plan.KIND, activity.KIND, agreement.KIND)
 
@@ -171,7 +174,11 @@ class ImprovementProposalsBecomeActivities(Projection):
             correlation_id=str(event.metadata.get("correlation_id") or event.event_id),
             causation_id=str(event.event_id),
         )
-        if self.store.stream_version(conn, plan_id) == 0:
+        existing = self.store.read_stream(conn, plan_id)
+        if existing:
+            status = plan.KIND.fold_new(plan.EVENTS.decode_all(existing)).status
+        else:
+            status = "draft"
             drafted = ActionPlan.Drafted(
                 plan_id,
                 str(data["unit_id"]),
@@ -181,9 +188,17 @@ class ImprovementProposalsBecomeActivities(Projection):
                 event.recorded_at.date(),
             )
             self._append(conn, plan_id, plan.STREAM_TYPE, [drafted], metadata)
+        if status == "closed":
+            log.warning(
+                "improvement proposal %s: the %s plan of %s is closed; not added",
+                event.stream_id,
+                period,
+                data["unit_id"],
+            )
+            return
         starts_on, due_on = plan.period_dates(period)
         work = Work(str(data["title"]), "the unit's manager", starts_on, due_on)
-        planned = Activity.plan(activity_id, plan_id, "draft", work, proposed_by=event.stream_id)
+        planned = Activity.plan(activity_id, plan_id, status, work, proposed_by=event.stream_id)
         self._append(conn, activity_id, activity.STREAM_TYPE, planned, metadata)
 
     def _append(

@@ -335,3 +335,16 @@ def test_envelope_ids_are_unique_per_event(goals: Runtime) -> None:
     relay_all(Relay(goals.config, goals.store), goals)
     ids = [m["id"] for _, _, m in topic_events(goals.config)]
     assert len(ids) == len(set(ids)) and all(uuid.UUID(i) for i in ids)
+
+
+def test_republish_moves_the_relay_back_never_past_unsent_events(goals: Runtime) -> None:
+    last = add_units(goals, 30)
+    relay = Relay(goals.config, goals.store, batch_size=10)
+    with connect(goals) as conn:
+        relay.reset_checkpoint(conn, 1_000_000)  # far ahead: ignored
+        assert relay.checkpoint(conn) == 0
+    relay_all(relay, goals)
+    with connect(goals) as conn:
+        assert relay.checkpoint(conn) == last
+        relay.reset_checkpoint(conn, 11)
+        assert relay.checkpoint(conn) == 10
