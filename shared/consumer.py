@@ -26,6 +26,7 @@ from psycopg_pool import ConnectionPool
 
 from shared import envelope
 from shared.config import Config
+from shared.errors import StyrkortError
 from shared.kafka import offsets_client, partitions_of
 from shared.uow import Projection, clear_tables
 
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 
 #: Transaction-scoped advisory lock: a live consumer's batch and a rebuild never interleave.
 CONSUMER_LOCK = 7_151_000_004
+#: What a projection raises on an event it cannot read: the event's fault, not an outage.
+UNREADABLE = (StyrkortError, KeyError, ValueError, TypeError)
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,16 @@ class EventApplier:
                     record.partition,
                     record.offset,
                     exc,
+                )
+                conn.execute(
+                    """INSERT INTO consumer_rejects (topic, partition, "offset", reason)
+                       VALUES (%s, %s, %s, %s)""",
+                    [
+                        record.topic,
+                        record.partition,
+                        record.offset,
+                        f"not a styrkort CloudEvent: {exc}"[:1000],
+                    ],
                 )
                 rejected += 1
         return self.apply_all(conn, received) + Outcome(rejected=rejected)
@@ -225,11 +238,52 @@ class Consumer:
         self.total = Outcome()
 
     def process(self, records: Sequence[ConsumerRecord]) -> Outcome:
-        with self.pool.connection() as conn, conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", [CONSUMER_LOCK])
-            outcome = self.applier.apply_records(conn, records)
+        """Apply a batch in one transaction; if an event in it cannot be applied, apply the
+        records one by one and reject (record, log) those that fail, so one unreadable event
+        does not stop the service's view of the world."""
+        try:
+            outcome = self._apply(records)
+        except UNREADABLE:
+            outcome = Outcome()
+            for record in records:
+                try:
+                    outcome += self._apply([record])
+                except UNREADABLE as exc:
+                    self._reject(record, exc)
+                    outcome += Outcome(rejected=1)
         self.total += outcome
         return outcome
+
+    def _apply(self, records: Sequence[ConsumerRecord]) -> Outcome:
+        with self.pool.connection() as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", [CONSUMER_LOCK])
+            return self.applier.apply_records(conn, records)
+
+    def _reject(self, record: ConsumerRecord, exc: Exception) -> None:
+        where: tuple[Any, ...]
+        try:
+            event = envelope.from_cloudevent(envelope.decode(record.value))
+            source, ev = event.source, event.event
+            where = (source, ev.stream_id, ev.version, ev.event_id)
+        except envelope.InvalidEnvelope:
+            where = (None, None, None, None)
+        reason = f"{type(exc).__name__}: {exc}"[:1000]
+        log.error(
+            "consumer: rejected %s[%d]@%d (%s v%s): %s",
+            record.topic,
+            record.partition,
+            record.offset,
+            where[1],
+            where[2],
+            reason,
+        )
+        with self.pool.connection() as conn:
+            conn.execute(
+                """INSERT INTO consumer_rejects
+                     (topic, partition, "offset", source, stream_id, version, event_id, reason)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s)""",
+                [record.topic, record.partition, record.offset, *where, reason],
+            )
 
     def run(self, stop: threading.Event) -> None:
         backoff = 0.5

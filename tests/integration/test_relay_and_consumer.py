@@ -309,6 +309,8 @@ def test_a_malformed_message_is_rejected_and_counted_not_applied(plans: Runtime)
             conn, [record(b'{"specversion": "1.0"}'), record(b"\xff"), record(None)]
         )
     assert outcome.rejected == 3 and known_units(plans) == []
+    with connect(plans) as conn:
+        assert conn.execute("SELECT count(*) FROM consumer_rejects").fetchone() == (3,)
 
 
 def test_consumer_process_follows_the_topic_through_its_group(
@@ -348,3 +350,42 @@ def test_republish_moves_the_relay_back_never_past_unsent_events(goals: Runtime)
         assert relay.checkpoint(conn) == last
         relay.reset_checkpoint(conn, 11)
         assert relay.checkpoint(conn) == 10
+
+
+def test_an_event_the_projections_cannot_read_is_rejected_and_the_rest_applied(
+    goals: Runtime, plans: Runtime
+) -> None:
+    from kafka.consumer.fetcher import ConsumerRecord
+
+    add_units(goals, 3, renames_every=100)
+    with connect(goals) as conn, conn.transaction():  # a shape plans cannot read
+        goals.store.append(
+            conn, "goal-odd", "goal", 0, [NewEvent("GoalDrafted.v1", {"level": "strategic"})], META
+        )
+        events = goals.store.read_all(conn, upcast=False)
+    records = [
+        ConsumerRecord(
+            topic="t",
+            partition=0,
+            leader_epoch=0,
+            offset=i,
+            timestamp=0,
+            timestamp_type=0,
+            key=e.stream_id.encode(),
+            value=envelope.encode(envelope.to_cloudevent(e, "/styrkort/goals")),
+            headers=[],
+            checksum=None,
+            serialized_key_size=1,
+            serialized_value_size=1,
+            serialized_header_size=0,
+        )
+        for i, e in enumerate(events)
+    ]
+    outcome = Consumer(plans.config, plans.pool, plans.applier).process(records)
+    assert (outcome.applied, outcome.rejected) == (len(events) - 1, 1)
+    assert len(known_units(plans)) == 3
+    with connect(plans) as conn:
+        rejected = conn.execute(
+            "SELECT stream_id, version, reason FROM consumer_rejects"
+        ).fetchall()
+    assert rejected[0][:2] == ("goal-odd", 1) and "KeyError" in rejected[0][2]
