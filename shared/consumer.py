@@ -305,7 +305,13 @@ class Consumer:
     def _poll_loop(self, consumer: KafkaConsumer, stop: threading.Event) -> None:
         backoff = 0.5
         while not stop.is_set():
-            batches = consumer.poll(timeout_ms=500)
+            try:
+                batches = consumer.poll(timeout_ms=500)
+            except KafkaError as exc:
+                # the caller makes a new consumer; what was applied is in the database
+                log.warning("consumer: poll failed (%s); reconnecting", type(exc).__name__)
+                stop.wait(backoff)
+                return
             records = [r for batch in batches.values() for r in batch]
             if not records:
                 continue
