@@ -49,9 +49,6 @@ class MandatePeriod:
     def __str__(self) -> str:
         return f"{self.first_year}-{self.last_year}"
 
-    def contains_year(self, year: int) -> bool:
-        return self.first_year <= year <= self.last_year
-
 
 @dataclass(frozen=True)
 class GoalContent:
