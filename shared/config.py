@@ -27,6 +27,7 @@ class Config:
       KAFKA_MAX_POLL_INTERVAL_MS consumer rebalance timeout (default 10000)
       RELAY_BATCH_SIZE           events per produce-and-checkpoint round (default 2000)
       LOG_LEVEL                  DEBUG, INFO (default), WARNING, ...
+      STYRKORT_YEAR_MIN/_MAX     the plausible calendar years (default 1990 and 2100)
     """
 
     service: str
@@ -41,6 +42,9 @@ class Config:
     # Tansu forms a consumer group only after this long (DESIGN.md §8): seconds, not minutes.
     kafka_max_poll_interval_ms: int = 10_000
     relay_batch_size: int = 2000
+    # Years outside this range are refused as implausible (shared/values.py).
+    year_min: int = 1990
+    year_max: int = 2100
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -72,6 +76,8 @@ class Config:
             relay_batch_size=_positive_int(env, "RELAY_BATCH_SIZE", 2000),
             internal_secret=env.get("STYRKORT_INTERNAL_SECRET", ""),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
+            year_min=_positive_int(env, "STYRKORT_YEAR_MIN", 1990),
+            year_max=_positive_int(env, "STYRKORT_YEAR_MAX", 2100),
         )
 
 

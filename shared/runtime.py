@@ -13,6 +13,7 @@ from typing import Any
 
 from psycopg_pool import ConnectionPool
 
+from shared import values
 from shared.config import Config
 from shared.consumer import EventApplier
 from shared.events import Upcasters
@@ -44,6 +45,7 @@ class Runtime:
     def __init__(self, definition: ServiceDefinition, config: Config, pool_size: int = 10) -> None:
         self.definition = definition
         self.config = config
+        values.configure_years(config.year_min, config.year_max)
         self.store = EventStore(definition.upcasters())
         self.projections = definition.own_projections()
         self.applier = EventApplier(definition.consumed())

@@ -36,6 +36,25 @@ class AsOf(fields.Field[dt.datetime]):
         return moment
 
 
+class Number(fields.Float):
+    """A JSON number, never a string such as "8.0" nor a boolean; finite."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValidationError("must be a JSON number, not a string or boolean")
+        return super()._deserialize(value, attr, data, **kwargs)  # type: ignore[no-any-return]
+
+
+def StrictInt(**kwargs: Any) -> fields.Integer:
+    """An integer that is an integer: 2027.5, 2027.0 and "2027" are refused."""
+    return fields.Integer(strict=True, **kwargs)
+
+
+def Year(**kwargs: Any) -> fields.Integer:
+    """A calendar year as a JSON integer (the plausible range is checked in the domain)."""
+    return fields.Integer(strict=True, metadata={"description": "a calendar year"}, **kwargs)
+
+
 class AsOfQuery(Schema):
     as_of = AsOf(
         metadata={
