@@ -13,10 +13,17 @@ class StyrkortError(Exception):
 
     title = "Request refused"
 
-    def __init__(self, detail: str, fields: Mapping[str, Sequence[str]] | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        fields: Mapping[str, Sequence[str]] | None = None,
+        **extensions: object,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.fields = dict(fields or {})
+        #: extra members of the Problem answer, e.g. the unit and scope of a refusal
+        self.extensions = extensions
 
 
 class NotFound(StyrkortError):

@@ -100,7 +100,7 @@ def register_error_handlers(app: Flask) -> None:
             if isinstance(exc, BadJsonBody)
             else next(code for cls, code in _STATUS.items() if isinstance(exc, cls))
         )
-        return problem(status, exc.title, exc.detail, exc.fields)
+        return problem(status, exc.title, exc.detail, exc.fields, **exc.extensions)
 
     @app.errorhandler(ConcurrencyError)
     def _conflict(exc: ConcurrencyError) -> Response:

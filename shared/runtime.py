@@ -14,6 +14,7 @@ from typing import Any
 from psycopg_pool import ConnectionPool
 
 from shared import values
+from shared.access import NO_TREE, Access
 from shared.config import Config
 from shared.consumer import EventApplier
 from shared.events import Upcasters
@@ -33,6 +34,8 @@ class ServiceDefinition:
     upcasters: Callable[[], Upcasters] = Upcasters
     #: fills demo data; idempotent; returns a line saying what it did
     seed: Callable[[Runtime], str] | None = None
+    #: who may write what: the service's organisation tree and resource ownership
+    access: Callable[[], Access] = lambda: Access(NO_TREE, {})
     extra: dict[str, Any] = field(default_factory=dict)
 
     def migrations(self) -> list[Migration]:
@@ -48,6 +51,7 @@ class Runtime:
         values.configure_years(config.year_min, config.year_max)
         self.store = EventStore(definition.upcasters())
         self.projections = definition.own_projections()
+        self.access = definition.access()
         self.applier = EventApplier(definition.consumed())
         self.pool: ConnectionPool[Any] = ConnectionPool(
             config.database_url,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from services.goals.access import access
 from services.goals.api import (
     areas_blueprint,
     documents_blueprint,
@@ -24,6 +25,7 @@ DEFINITION = ServiceDefinition(
     name="goals",
     migrations_dir=Path(__file__).parent / "migrations",
     own_projections=own_projections,
+    access=access,
     seed=seed,
 )
 

@@ -1,40 +1,27 @@
-"""Who may see and change employee agreements: editors of the agreement's unit (their scope
-covers it) and, to read, auditors; administrators always (DESIGN.md §7, DOMAIN.md)."""
+"""Where each plans resource sits in the organisation, for the shared access check
+(shared/access.py): a plan is owned by its unit, an activity and an employee agreement by
+their plan's unit. The organisation is what plans knows of it from goals.events."""
 
 from __future__ import annotations
 
-from typing import Any
+from services.plans.domain import activity, agreement, plan
+from shared.access import Access, Ownership, SqlOrgTree, field, owner_of
 
-import psycopg
+ORG_TREE = SqlOrgTree("SELECT id, parent_id, kind FROM known_org_units")
 
-from shared.errors import Forbidden
-from shared.http import current_identity
-
-
-def ancestry(conn: psycopg.Connection[Any], unit_id: str) -> list[str]:
-    """The unit and its parents up to the root, as plans knows the organisation."""
-    rows = conn.execute(
-        """WITH RECURSIVE up(id, parent_id, depth) AS (
-               SELECT id, parent_id, 0 FROM known_org_units WHERE id = %s
-             UNION ALL
-               SELECT u.id, u.parent_id, up.depth + 1 FROM known_org_units u
-                 JOIN up ON u.id = up.parent_id WHERE up.depth < 100)
-           SELECT id FROM up ORDER BY depth""",
-        [unit_id],
-    ).fetchall()
-    return [r[0] for r in rows] or [unit_id]
+PLAN = Ownership(existing=field("unit_id"), new=field("unit_id"))
 
 
-def require_unit_access(conn: psycopg.Connection[Any], unit_id: str, *, write: bool) -> None:
-    identity = current_identity()
-    if identity.role == "admin" or (identity.role == "auditor" and not write):
-        return
-    if identity.role == "editor" and (
-        identity.scope == "*" or identity.scope in ancestry(conn, unit_id)
-    ):
-        return
-    raise Forbidden(
-        "employee agreements are open only to editors of the unit and to "
-        f"auditors; {identity.role} {identity.actor} with scope {identity.scope} "
-        "may not " + ("change" if write else "read") + " this one"
+def access() -> Access:
+    return Access(
+        ORG_TREE,
+        {
+            plan.STREAM_TYPE: PLAN,
+            activity.STREAM_TYPE: Ownership(
+                existing=owner_of("plan_id", lambda: PLAN), new=owner_of("plan_id", lambda: PLAN)
+            ),
+            agreement.STREAM_TYPE: Ownership(
+                existing=field("unit_id"), new=owner_of("plan_id", lambda: PLAN)
+            ),
+        },
     )

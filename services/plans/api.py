@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from flask import url_for
@@ -10,15 +11,14 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from services.plans import handlers, schemas
-from services.plans.access import require_unit_access
 from services.plans.domain import activity, agreement, plan
 from services.plans.domain.activity import Work
 from shared import versions
 from shared.aggregate import to_json
 from shared.errors import NotFound
 from shared.events import RecordedEvent
-from shared.http import command_metadata, if_match_version, with_etag
-from shared.resources import Body, Resource, page
+from shared.http import command_metadata, current_identity, if_match_version, with_etag
+from shared.resources import Body, Resource, authorise, page
 from shared.runtime import Runtime
 from shared.schemas import AsOfQuery, PageQuery
 
@@ -193,15 +193,13 @@ def agreements_blueprint(runtime: Runtime) -> Blueprint:
             state = versions.get(conn, agreement_id, as_of)
             if state is None or not agreement_id.startswith(agreement.STREAM_PREFIX):
                 raise NotFound(f"no employee agreement {agreement_id}")
-            require_unit_access(conn, state["unit_id"], write=False)
+            require_read(runtime, conn, state["unit_id"])
         return state
 
-    def guard_unit_of(agreement_id: str) -> None:
-        with runtime.pool.connection() as conn:
-            state = versions.get(conn, agreement_id)
-            if state is None or not agreement_id.startswith(agreement.STREAM_PREFIX):
-                raise NotFound(f"no employee agreement {agreement_id}")
-            require_unit_access(conn, state["unit_id"], write=True)
+    def guard_unit_of(agreement_id: str, body: Body) -> None:
+        if not agreement_id.startswith(agreement.STREAM_PREFIX):
+            raise NotFound(f"no employee agreement {agreement_id}")
+        authorise(runtime, agreement.STREAM_TYPE, body, agreement_id)
 
     @blp.route("/plans/<plan_id>/agreements")
     class PlanAgreements(MethodView):
@@ -213,7 +211,7 @@ def agreements_blueprint(runtime: Runtime) -> Blueprint:
                 owner = versions.get(conn, plan_id, query.get("as_of"))
                 if owner is None or not plan_id.startswith(plan.STREAM_PREFIX):
                     raise NotFound(f"no action plan {plan_id}")
-                require_unit_access(conn, owner["unit_id"], write=False)
+                require_read(runtime, conn, owner["unit_id"])
                 return page(
                     conn,
                     agreement.STREAM_TYPE,
@@ -225,11 +223,9 @@ def agreements_blueprint(runtime: Runtime) -> Blueprint:
         @blp.response(201, schemas.AgreementSchema)
         def post(self, body: Body, plan_id: str) -> Any:
             """Record an employee's part in the plan (editors of the plan's unit)."""
-            with runtime.pool.connection() as conn:
-                owner = versions.get(conn, plan_id)
-                if owner is None or not plan_id.startswith(plan.STREAM_PREFIX):
-                    raise NotFound(f"no action plan {plan_id}")
-                require_unit_access(conn, owner["unit_id"], write=True)
+            if not plan_id.startswith(plan.STREAM_PREFIX):
+                raise NotFound(f"no action plan {plan_id}")
+            authorise(runtime, agreement.STREAM_TYPE, {**body, "plan_id": plan_id})
             made = handlers.make_agreement(runtime.uow(), command_metadata(), plan_id, **body)
             view, status, headers = with_etag(to_json(made), made.version, 201)
             headers["Location"] = url_for("agreements.agreement", agreement_id=made.id)
@@ -250,7 +246,7 @@ def agreements_blueprint(runtime: Runtime) -> Blueprint:
         @blp.response(200, schemas.AgreementSchema)
         def post(self, body: Body, agreement_id: str) -> Any:
             """Agree the employee's activities anew."""
-            guard_unit_of(agreement_id)
+            guard_unit_of(agreement_id, body)
             changed = handlers.change_agreement(
                 runtime.uow(),
                 command_metadata(),
@@ -267,7 +263,7 @@ def agreements_blueprint(runtime: Runtime) -> Blueprint:
         @blp.response(200, schemas.AgreementSchema)
         def post(self, body: Body, agreement_id: str) -> Any:
             """End the agreement."""
-            guard_unit_of(agreement_id)
+            guard_unit_of(agreement_id, body)
             ended = handlers.end_agreement(
                 runtime.uow(),
                 command_metadata(),
@@ -280,7 +276,16 @@ def agreements_blueprint(runtime: Runtime) -> Blueprint:
     return blp
 
 
-def history_guard(conn: Any, events: list[RecordedEvent]) -> None:
+def require_read(runtime: Runtime, conn: Any, unit_id: str) -> None:
+    """Employee agreements are read by admins, auditors and the editors of their unit."""
+    runtime.access.authorise_read(conn, current_identity(), unit_id, "employee agreements")
+
+
+def history_guard(runtime: Runtime) -> Callable[[Any, list[RecordedEvent]], None]:
     """The history of an employee agreement is as closed as the agreement itself."""
-    if events[0].stream_type == agreement.STREAM_TYPE:
-        require_unit_access(conn, str(events[0].data["unit_id"]), write=False)
+
+    def guard(conn: Any, events: list[RecordedEvent]) -> None:
+        if events[0].stream_type == agreement.STREAM_TYPE:
+            require_read(runtime, conn, str(events[0].data["unit_id"]))
+
+    return guard

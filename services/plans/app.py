@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from services.plans.access import access
 from services.plans.api import (
     activities_blueprint,
     agreements_blueprint,
@@ -22,6 +23,7 @@ DEFINITION = ServiceDefinition(
     name="plans",
     migrations_dir=Path(__file__).parent / "migrations",
     own_projections=own_projections,
+    access=access,
     consumed=consumed_projections,
 )
 
@@ -35,5 +37,5 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
     )
     for blueprint in (plans_blueprint, activities_blueprint, agreements_blueprint):
         api.register_blueprint(blueprint(runtime))
-    api.register_blueprint(event_store_blueprint(runtime, guard=history_guard))
+    api.register_blueprint(event_store_blueprint(runtime, guard=history_guard(runtime)))
     return app

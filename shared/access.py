@@ -1,0 +1,249 @@
+"""Who may write what, decided in one place for every service (DESIGN.md §7).
+
+A service declares two things and gets the whole mechanism:
+- its `OrgTree`: how it knows the organisation (the ancestry of a unit, and the root council);
+- per entity type, an `Ownership`: which organisation unit owns an existing resource, and under
+  which unit a new one is created.
+
+Every command then passes `Access.authorise`, which refuses readers and auditors (they never
+write), lets `admin` through anywhere, and lets an `editor` through only when the unit that owns
+the resource lies in its scope's subtree. A command that records a decision (its body names
+`decided_by`) also needs a scope that covers the deciding body: a school's editor may record
+its own manager's decisions, the council's secretariat (scope: the council) the council's.
+Whether that body may take that decision at all is the domain's rule, checked on top.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+import psycopg
+
+from shared import versions
+from shared.errors import Forbidden, NotFound
+from shared.identity import Identity
+
+Conn = psycopg.Connection[Any]
+Body = Mapping[str, Any]
+#: An owning unit: a unit id, or WHOLE for what belongs to the municipality as a whole (the
+#: organisation's root, new councils, development areas) and needs a scope over all of it.
+WHOLE = None
+Unit = str | None
+
+#: How a role that is not a unit (`decided_by: chief_executive`) is covered: the chief executive
+#: acts for the whole municipality; the person responsible for a process, for the owning unit.
+ROLE_DECIDERS: Mapping[str, Literal["whole", "owner"]] = {
+    "chief_executive": "whole",
+    "process_owner": "owner",
+}
+
+
+class OrgTree(Protocol):
+    """The organisation as a service knows it (its own read model or a copy from events)."""
+
+    def ancestry(self, conn: Conn, unit_id: str) -> list[str]:
+        """The unit and its parents up to the root, the unit first; [] if it is unknown."""
+
+    def root(self, conn: Conn) -> str | None:
+        """The council (kommunfullmäktige), the root of the organisation, if there is one."""
+
+
+@dataclass(frozen=True)
+class Ownership:
+    """Where resources of one entity type sit in the organisation.
+
+    `existing(conn, state, body)` gives the units that must be in scope to change an entity in
+    `state` with a command `body` (a move names its new parent too); `new(conn, body)` those
+    to create one from `body` (path arguments included). WHOLE stands for the municipality.
+    """
+
+    existing: Callable[[Conn, Mapping[str, Any], Body], Sequence[Unit]]
+    new: Callable[[Conn, Body], Sequence[Unit]]
+
+
+def field(name: str) -> Callable[[Conn, Mapping[str, Any]], Sequence[Unit]]:
+    """The unit is the value of one field (of a state or a body): `field("owner_unit_id")`."""
+
+    def units(conn: Conn, values: Mapping[str, Any], *_: Any) -> Sequence[Unit]:
+        return [values.get(name)]
+
+    return units
+
+
+def owner_of(
+    entity_field: str, ownership: Callable[[], Ownership]
+) -> Callable[[Conn, Mapping[str, Any], Any], Sequence[Unit]]:
+    """The units of another entity named by `entity_field` (an activity is its plan's)."""
+
+    def units(conn: Conn, values: Mapping[str, Any], *_: Any) -> Sequence[Unit]:
+        entity_id = values.get(entity_field)
+        state = versions.get(conn, str(entity_id)) if entity_id else None
+        if state is None:
+            raise NotFound(f"no {entity_field} {entity_id}", {entity_field: ["unknown"]})
+        return ownership().existing(conn, state, {})
+
+    return units
+
+
+def whole(*_: Any) -> Sequence[Unit]:
+    return [WHOLE]
+
+
+class SqlOrgTree:
+    """An OrgTree over a query of the current units: rows of (id, parent_id, kind)."""
+
+    def __init__(self, units: str) -> None:
+        # NOT MATERIALIZED lets PostgreSQL push `id = ...` into the query of the units
+        self._ancestry = (
+            f"WITH RECURSIVE units AS NOT MATERIALIZED ({units}), "
+            "up(id, parent_id, depth) AS ("
+            " SELECT id, parent_id, 0 FROM units WHERE id = %s"
+            " UNION ALL SELECT u.id, u.parent_id, up.depth + 1 FROM units u"
+            "  JOIN up ON u.id = up.parent_id WHERE up.depth < 100)"
+            " SELECT id FROM up ORDER BY depth"
+        )
+        self._root = (
+            f"SELECT id FROM ({units}) AS units WHERE kind = 'council' AND parent_id IS NULL "
+            "ORDER BY id LIMIT 1"
+        )
+
+    def ancestry(self, conn: Conn, unit_id: str) -> list[str]:
+        return [row[0] for row in conn.execute(self._ancestry, [unit_id]).fetchall()]
+
+    def root(self, conn: Conn) -> str | None:
+        row = conn.execute(self._root).fetchone()
+        return None if row is None else str(row[0])
+
+
+class Access:
+    """The one place that decides whether the caller may run a command (see the module doc)."""
+
+    def __init__(self, tree: OrgTree, ownership: Mapping[str, Ownership]) -> None:
+        self.tree = tree
+        self.ownership = ownership
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    def authorise_new(self, conn: Conn, who: Identity, entity_type: str, body: Body) -> None:
+        """May `who` create an entity of this type from `body`?"""
+        if self.writes_anywhere(who):
+            return
+        units = self._declared(entity_type).new(conn, body)
+        self._require(conn, who, units, body)
+
+    def authorise_change(
+        self, conn: Conn, who: Identity, entity_type: str, entity_id: str, body: Body
+    ) -> None:
+        """May `who` run a command with `body` on the entity? NotFound if there is none."""
+        if self.writes_anywhere(who):
+            return
+        state = versions.get(conn, entity_id)
+        if state is None or state.get("id", entity_id) != entity_id:
+            raise NotFound(f"no {entity_type.replace('_', ' ')} {entity_id}")
+        units = self._declared(entity_type).existing(conn, state, body)
+        self._require(conn, who, units, body)
+
+    # -- reads of closed resources (employee agreements) ----------------------------------------
+
+    def authorise_read(self, conn: Conn, who: Identity, unit_id: str, what: str) -> None:
+        """Closed resources are read by admins, auditors and the editors of their unit."""
+        if who.role in ("admin", "auditor"):
+            return
+        if who.role == "editor" and self._covers(conn, who, unit_id):
+            return
+        raise Forbidden(
+            f"{what} are open only to editors of the unit and to auditors; "
+            f"{who.role} {who.actor} with scope {who.scope} may not read this one",
+            unit_id=unit_id,
+            scope=who.scope,
+            rule="closed to all but the unit's editors and auditors",
+        )
+
+    # -- the rules ------------------------------------------------------------------------------
+
+    def writes_anywhere(self, who: Identity) -> bool:
+        """True for an admin or an all-scope editor; Forbidden for readers and auditors."""
+        if who.role not in ("editor", "admin"):
+            raise Forbidden(
+                f"role {who.role!r} may not change anything; writing needs an editor or admin key",
+                scope=who.scope,
+                rule="readers and auditors never write",
+            )
+        return who.role == "admin" or who.scope == "*"
+
+    def _declared(self, entity_type: str) -> Ownership:
+        try:
+            return self.ownership[entity_type]
+        except KeyError:  # a route without a declaration must never be open by accident
+            raise Forbidden(
+                f"no ownership is declared for {entity_type}; only an administrator may write it",
+                rule="undeclared resources are admin-only",
+            ) from None
+
+    def _require(self, conn: Conn, who: Identity, units: Sequence[Unit], body: Body) -> None:
+        for unit in units:
+            if not self._covers(conn, who, unit):
+                raise Forbidden(
+                    f"{_name(unit)} lies outside the scope of {who.actor} ({who.scope}); an "
+                    "editor writes only within its own unit and the units below it",
+                    unit_id=unit,
+                    scope=who.scope,
+                    rule="editors write only within their scope",
+                )
+        decided_by = body.get("decided_by")
+        if isinstance(decided_by, str):
+            self._require_authority(conn, who, decided_by, units)
+
+    def _require_authority(
+        self, conn: Conn, who: Identity, decided_by: str, owners: Sequence[Unit]
+    ) -> None:
+        """Recording that `decided_by` decided needs a scope covering that body."""
+        role = ROLE_DECIDERS.get(decided_by)
+        if role is None:
+            ancestry = self.tree.ancestry(conn, decided_by)
+            if not ancestry:
+                raise NotFound(
+                    f"no organisation unit {decided_by}", {"decided_by": ["no such unit"]}
+                )
+            covered = who.scope in ancestry
+        else:
+            body_units: list[Unit] = [WHOLE] if role == "whole" else list(owners)
+            covered = all(self._covers(conn, who, unit) for unit in body_units)
+        if not covered:
+            raise Forbidden(
+                f"{who.actor} (scope {who.scope}) may not record a decision of {decided_by}: "
+                "recording a body's decision needs a scope that covers that body",
+                {"decided_by": ["outside the caller's scope"]},
+                unit_id=decided_by,
+                scope=who.scope,
+                rule="decisions are recorded only by those whose scope covers the body",
+            )
+
+    def _covers(self, conn: Conn, who: Identity, unit: Unit) -> bool:
+        if who.scope == "*":
+            return True
+        if unit is WHOLE:  # the municipality as a whole: the root council's scope covers it
+            return who.scope == self.tree.root(conn)
+        ancestry = self.tree.ancestry(conn, unit)
+        if not ancestry:
+            raise NotFound(f"no organisation unit {unit}", {"unit": ["no such unit"]})
+        return who.scope in ancestry
+
+
+def _name(unit: Unit) -> str:
+    return "the municipality as a whole" if unit is WHOLE else f"unit {unit}"
+
+
+class _NoTree:
+    """A service that declares no organisation: every unit is unknown."""
+
+    def ancestry(self, conn: Conn, unit_id: str) -> list[str]:
+        return []
+
+    def root(self, conn: Conn) -> str | None:
+        return None
+
+
+NO_TREE = _NoTree()
