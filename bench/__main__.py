@@ -2,9 +2,14 @@
 
 import sys
 
-from bench import foundation, goals, plans
+from bench import access, foundation, goals, plans
 
-BENCHMARKS = {"foundation": foundation.main, "goals": goals.main, "plans": plans.main}
+BENCHMARKS = {
+    "foundation": foundation.main,
+    "goals": goals.main,
+    "plans": plans.main,
+    "access": access.main,
+}
 
 if __name__ == "__main__":
     names = sys.argv[1:2] or list(BENCHMARKS)

@@ -347,7 +347,14 @@ class Tally:
         self.refused[why] = self.refused.get(why, 0) + 1
 
 
-def drive(port: int, parent_id: str, client: int, stop_at: float, tally: Tally) -> None:
+def drive(
+    port: int,
+    parent_id: str,
+    client: int,
+    stop_at: float,
+    tally: Tally,
+    identity: Identity = EDITOR,
+) -> None:
     """Create a unit and rename it with If-Match, over one keep-alive connection, until stop_at."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
 
@@ -355,7 +362,7 @@ def drive(port: int, parent_id: str, client: int, stop_at: float, tally: Tally) 
         """The answer's JSON, or None if the command was refused (counted, not timed)."""
         nonlocal conn
         data = json.dumps(body).encode()
-        all_headers = {**sign(SECRET, EDITOR, "POST", path, data), **headers}
+        all_headers = {**sign(SECRET, identity, "POST", path, data), **headers}
         all_headers["Content-Type"] = "application/json"
         start = time.perf_counter()
         try:

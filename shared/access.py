@@ -142,6 +142,14 @@ class Access:
         state = versions.get(conn, entity_id)
         if state is None or state.get("id", entity_id) != entity_id:
             raise NotFound(f"no {entity_type.replace('_', ' ')} {entity_id}")
+        self.authorise_state(conn, who, entity_type, state, body)
+
+    def authorise_state(
+        self, conn: Conn, who: Identity, entity_type: str, state: Mapping[str, Any], body: Body
+    ) -> None:
+        """May `who` run a command with `body` on an entity in `state` (as JSON)?"""
+        if self.writes_anywhere(who):
+            return
         units = self._declared(entity_type).existing(conn, state, body)
         self._require(conn, who, units, body)
 
@@ -247,3 +255,42 @@ class _NoTree:
 
 
 NO_TREE = _NoTree()
+
+
+class CommandGuard:
+    """The access check of one caller's command, run inside the command's own transaction
+    (shared/uow.py): a creation when the transaction opens; a change once the command has
+    loaded its entity (no second read), or at the latest before its first append."""
+
+    def __init__(
+        self,
+        access: Access,
+        who: Identity,
+        entity_type: str,
+        body: Body,
+        entity_id: str | None = None,
+    ) -> None:
+        self.access = access
+        self.who = who
+        self.entity_type = entity_type
+        self.body = dict(body)  # a copy: handlers may take fields out of theirs
+        self.entity_id = entity_id
+        self.checked = False
+
+    def entered(self, conn: Conn) -> None:
+        if self.entity_id is None and not self.checked:
+            self.access.authorise_new(conn, self.who, self.entity_type, self.body)
+            self.checked = True
+
+    def loaded(self, conn: Conn, stream_id: str, state: Callable[[], Mapping[str, Any]]) -> None:
+        if stream_id == self.entity_id and not self.checked:
+            self.access.authorise_state(conn, self.who, self.entity_type, state(), self.body)
+            self.checked = True
+
+    def appending(self, conn: Conn) -> None:
+        if not self.checked:
+            assert self.entity_id is not None  # a creation was checked on entering
+            self.access.authorise_change(
+                conn, self.who, self.entity_type, self.entity_id, self.body
+            )
+            self.checked = True

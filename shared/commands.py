@@ -3,9 +3,10 @@ load it, let it decide and append what it decided — in one unit of work."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from shared.aggregate import AggregateKind, DomainEvent, S
+from shared.aggregate import AggregateKind, DomainEvent, S, to_json
 from shared.errors import NotFound
 from shared.events import Metadata
 from shared.store import ConcurrencyError
@@ -46,6 +47,7 @@ def change(
     """Load, check If-Match's version, decide, append at the version loaded; the new state."""
     with uow:
         state = load(uow, kind, entity_id)
+        uow.loaded(entity_id, lambda: _as_json(state))
         if expected_version is not None and expected_version != state.version:
             raise ConcurrencyError(entity_id, expected_version, state.version)
         events = decide(state)
@@ -55,3 +57,9 @@ def change(
     for event in events:
         state = state.when(event)
     return state
+
+
+def _as_json(state: object) -> Mapping[str, Any]:
+    data = to_json(state)
+    assert isinstance(data, dict)
+    return data

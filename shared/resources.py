@@ -16,6 +16,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema
 
 from shared import versions
+from shared.access import CommandGuard
 from shared.aggregate import to_json
 from shared.errors import NotFound
 from shared.events import Metadata
@@ -29,17 +30,17 @@ Body = dict[str, Any]
 Command = Callable[[UnitOfWork, Metadata, str, int | None, Body], Any]
 
 
-def authorise(runtime: Runtime, entity_type: str, body: Body, entity_id: str | None = None) -> None:
-    """The access check every command passes (shared/access.py): a new entity of the type is
-    created from `body` (`entity_id` None), or the command `body` runs on `entity_id`."""
+def guarded(
+    runtime: Runtime, entity_type: str, body: Body, entity_id: str | None = None
+) -> UnitOfWork:
+    """A unit of work for the caller's command, with the access check every command passes
+    (shared/access.py): a new entity of the type created from `body` (`entity_id` None), or
+    the command `body` on `entity_id`. The check runs inside the command's transaction."""
     who = current_identity()
-    if runtime.access.writes_anywhere(who):
-        return
-    with runtime.pool.connection() as conn:
-        if entity_id is None:
-            runtime.access.authorise_new(conn, who, entity_type, body)
-        else:
-            runtime.access.authorise_change(conn, who, entity_type, entity_id, body)
+    uow = runtime.uow()
+    if not runtime.access.writes_anywhere(who):
+        uow.guard = CommandGuard(runtime.access, who, entity_type, body, entity_id)
+    return uow
 
 
 def page(
@@ -130,8 +131,8 @@ class Resource:
             @resource.blp.response(201, resource.out)
             def post(self, body: Body, **path_args: str) -> Any:
                 values = {**body, **path_args}
-                authorise(resource.runtime, resource.entity_type, values)
-                state = run(resource.runtime.uow(), command_metadata(), values)
+                uow = guarded(resource.runtime, resource.entity_type, values)
+                state = run(uow, command_metadata(), values)
                 view, status, headers = with_etag(to_json(state), state.version, 201)
                 headers["Location"] = url_for(endpoint, entity_id=state.id)
                 return view, status, headers
@@ -148,10 +149,8 @@ class Resource:
             def post(self, body: Body, entity_id: str) -> Any:
                 if not entity_id.startswith(resource.prefix):
                     raise NotFound(f"no {resource.what} {entity_id}")
-                authorise(resource.runtime, resource.entity_type, body, entity_id)
-                state = run(
-                    resource.runtime.uow(), command_metadata(), entity_id, if_match_version(), body
-                )
+                uow = guarded(resource.runtime, resource.entity_type, body, entity_id)
+                state = run(uow, command_metadata(), entity_id, if_match_version(), body)
                 return resource.view(state)
 
         Action.post.__doc__ = doc

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, ClassVar
 
@@ -44,6 +44,9 @@ class UnitOfWork:
         self.projections = projections
         self._conn: psycopg.Connection[Any] | None = None
         self._transaction: Any = None
+        #: the caller's access check (shared/access.py CommandGuard), None for the system's
+        #: own commands (seed, consumers' reactions)
+        self.guard: Any = None
 
     @property
     def conn(self) -> psycopg.Connection[Any]:
@@ -56,6 +59,12 @@ class UnitOfWork:
         self._conn = self._conn_cm.__enter__()
         self._transaction = self._conn.transaction()
         self._transaction.__enter__()
+        if self.guard is not None:
+            try:
+                self.guard.entered(self._conn)
+            except BaseException as exc:  # __exit__ will not run: close what was opened
+                self.__exit__(type(exc), exc, exc.__traceback__)
+                raise
         return self
 
     def __exit__(
@@ -73,6 +82,11 @@ class UnitOfWork:
     def load(self, stream_id: str) -> list[RecordedEvent]:
         return self.store.read_stream(self.conn, stream_id)
 
+    def loaded(self, stream_id: str, state: Callable[[], Mapping[str, Any]]) -> None:
+        """A command loaded the entity it changes: the guard checks access on its state."""
+        if self.guard is not None:
+            self.guard.loaded(self.conn, stream_id, state)
+
     def append(
         self,
         stream_id: str,
@@ -81,6 +95,8 @@ class UnitOfWork:
         events: Sequence[NewEvent],
         metadata: Metadata,
     ) -> list[RecordedEvent]:
+        if self.guard is not None:
+            self.guard.appending(self.conn)
         recorded = self.store.append(
             self.conn, stream_id, stream_type, expected_version, events, metadata
         )

@@ -18,9 +18,10 @@ from shared.aggregate import to_json
 from shared.errors import NotFound
 from shared.events import RecordedEvent
 from shared.http import command_metadata, current_identity, if_match_version, with_etag
-from shared.resources import Body, Resource, authorise, page
+from shared.resources import Body, Resource, guarded, page
 from shared.runtime import Runtime
 from shared.schemas import AsOfQuery, PageQuery
+from shared.uow import UnitOfWork
 
 
 def with_overdue(item: dict[str, Any], as_of: dt.datetime | None) -> dict[str, Any]:
@@ -196,10 +197,10 @@ def agreements_blueprint(runtime: Runtime) -> Blueprint:
             require_read(runtime, conn, state["unit_id"])
         return state
 
-    def guard_unit_of(agreement_id: str, body: Body) -> None:
+    def guarded_change(agreement_id: str, body: Body) -> UnitOfWork:
         if not agreement_id.startswith(agreement.STREAM_PREFIX):
             raise NotFound(f"no employee agreement {agreement_id}")
-        authorise(runtime, agreement.STREAM_TYPE, body, agreement_id)
+        return guarded(runtime, agreement.STREAM_TYPE, body, agreement_id)
 
     @blp.route("/plans/<plan_id>/agreements")
     class PlanAgreements(MethodView):
@@ -225,8 +226,8 @@ def agreements_blueprint(runtime: Runtime) -> Blueprint:
             """Record an employee's part in the plan (editors of the plan's unit)."""
             if not plan_id.startswith(plan.STREAM_PREFIX):
                 raise NotFound(f"no action plan {plan_id}")
-            authorise(runtime, agreement.STREAM_TYPE, {**body, "plan_id": plan_id})
-            made = handlers.make_agreement(runtime.uow(), command_metadata(), plan_id, **body)
+            uow = guarded(runtime, agreement.STREAM_TYPE, {**body, "plan_id": plan_id})
+            made = handlers.make_agreement(uow, command_metadata(), plan_id, **body)
             view, status, headers = with_etag(to_json(made), made.version, 201)
             headers["Location"] = url_for("agreements.agreement", agreement_id=made.id)
             return view, status, headers
@@ -246,9 +247,8 @@ def agreements_blueprint(runtime: Runtime) -> Blueprint:
         @blp.response(200, schemas.AgreementSchema)
         def post(self, body: Body, agreement_id: str) -> Any:
             """Agree the employee's activities anew."""
-            guard_unit_of(agreement_id, body)
             changed = handlers.change_agreement(
-                runtime.uow(),
+                guarded_change(agreement_id, body),
                 command_metadata(),
                 agreement_id,
                 if_match_version(),
@@ -263,9 +263,8 @@ def agreements_blueprint(runtime: Runtime) -> Blueprint:
         @blp.response(200, schemas.AgreementSchema)
         def post(self, body: Body, agreement_id: str) -> Any:
             """End the agreement."""
-            guard_unit_of(agreement_id, body)
             ended = handlers.end_agreement(
-                runtime.uow(),
+                guarded_change(agreement_id, body),
                 command_metadata(),
                 agreement_id,
                 if_match_version(),
