@@ -2,13 +2,14 @@
 
 import sys
 
-from bench import access, foundation, goals, plans
+from bench import access, foundation, goals, plans, rules
 
 BENCHMARKS = {
     "foundation": foundation.main,
     "goals": goals.main,
     "plans": plans.main,
     "access": access.main,
+    "rules": rules.main,
 }
 
 if __name__ == "__main__":
