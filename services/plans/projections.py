@@ -88,7 +88,10 @@ class KnownGoalsProjection(Projection):
                 )
                 return
             case "GoalEdited" | "GoalRevised":
-                change, values = "title = %s", [data["content"]["title"]]
+                # a later version may move or drop the content: keep the title then
+                content = data.get("content")
+                title = content.get("title") if isinstance(content, dict) else None
+                change, values = "title = coalesce(%s, title)", [title]
             case "GoalAdopted":
                 change, values = "status = %s", ["adopted"]
             case "GoalRetired":

@@ -119,7 +119,7 @@ class UnitFacts:
 
     id: str
     name: str
-    kind: str  # as goals wrote it; only PLANNING_UNITS may have plans
+    kind: UnitKind  # only PLANNING_UNITS may have plans
     status: str  # active, closed
 
 
