@@ -283,6 +283,22 @@ def test_a_proposal_for_a_committee_is_recorded_as_rejected_and_makes_no_plan(
         assert plans.store.stream_version(conn, stream) == 1
 
 
+def test_a_proposal_for_a_closed_plan_is_recorded_as_rejected(
+    editor: SignedClient, plans: Runtime
+) -> None:
+    plan = adopt(editor, make_plan(editor, "2026/27"))
+    assert editor.post(f"/api/v1/plans/{plan['id']}/close", {}).status_code == 200
+    before = event_count(plans)
+    with connect(plans) as conn, conn.transaction():
+        plans.applier.apply(conn, ReceivedEvent("/styrkort/reports", proposed(SECTOR, "p-9")))
+    with connect(plans) as conn:
+        rows = conn.execute(
+            "SELECT event_type, data FROM events WHERE position > %s", [before]
+        ).fetchall()
+    assert [r[0] for r in rows] == ["ImprovementProposalRejected.v1"]
+    assert "closed" in rows[0][1]["reason"]
+
+
 def test_a_proposal_for_a_sector_becomes_an_activity_once(app: Any, plans: Runtime) -> None:
     for _ in range(2):
         with connect(plans) as conn, conn.transaction():

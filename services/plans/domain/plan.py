@@ -257,7 +257,8 @@ class ActionPlan:
         self._require_open()
         if self.status != "draft":
             raise RuleViolation(
-                "an adopted plan changes only by a revision decision (POST …/revise)"
+                "an adopted plan changes only by a revision decision (POST …/revise)",
+                {"goal_ids": ["changed only by a revision"]},
             )
         _check_goals(goals, self.period)
         ids = tuple(g.id for g in goals)
@@ -267,7 +268,10 @@ class ActionPlan:
         self, decided_by: str, decided_on: dt.date, minute_ref: str | None, today: dt.date
     ) -> list[DomainEvent]:
         if self.status != "draft":
-            raise RuleViolation(f"the plan is {self.status}; only a draft is adopted")
+            raise RuleViolation(
+                f"the plan is {self.status}; only a draft is adopted",
+                {"status": [f"{self.status}, not draft"]},
+            )
         self._require_decider(decided_by)
         self._check_decision_date(decided_on, today)
         return [ActionPlan.Adopted(self.id, decided_by, decided_on, _minute_ref(minute_ref))]
@@ -283,7 +287,10 @@ class ActionPlan:
     ) -> list[DomainEvent]:
         """Change an adopted plan (title and/or goals) by a new decision of its manager."""
         if self.status != "adopted":
-            raise RuleViolation(f"only an adopted plan is revised; this one is {self.status}")
+            raise RuleViolation(
+                f"only an adopted plan is revised; this one is {self.status}",
+                {"status": [f"{self.status}, not adopted"]},
+            )
         self._require_decider(decided_by)
         self._check_decision_date(decided_on, today)
         if self.decided_on is not None:
@@ -327,7 +334,10 @@ class ActionPlan:
                 {"phase": [f"next is {expected}"]},
             )
         if expected == "do" and self.status != "adopted":
-            raise RuleViolation("a plan is carried out (do) only once it is adopted")
+            raise RuleViolation(
+                "a plan is carried out (do) only once it is adopted",
+                {"phase": ["the plan is not adopted"]},
+            )
         # a phase is something that has begun: the wheel moves forward in time, never ahead
         values.not_in_future(since, today, "since", "a phase")
         if since < self.phases[-1].since:
@@ -373,7 +383,7 @@ class ActionPlan:
 
     def _require_open(self) -> None:
         if self.status == "closed":
-            raise RuleViolation("the plan is closed")
+            raise RuleViolation("the plan is closed", {"plan_id": ["closed"]})
 
     # -- folding ------------------------------------------------------------------------------
     @staticmethod
