@@ -61,6 +61,11 @@ def known_goal(plans: Runtime, goal_id: str) -> Any:
         ).fetchone()
 
 
+def known_unit(plans: Runtime, unit_id: str) -> Any:
+    with connect(plans) as conn:
+        return conn.execute("SELECT kind FROM known_org_units WHERE id = %s", [unit_id]).fetchone()
+
+
 def snapshot(plans: Runtime) -> dict[str, list[Any]]:
     with connect(plans) as conn:
         return {
@@ -188,6 +193,8 @@ def test_an_improvement_proposal_becomes_an_activity_of_next_periods_plan_once(
     system: Any, plans: Runtime
 ) -> None:
     _, plans_api, _ = system
+    # a proposal for a unit plans does not know (yet) is rejected, not forced into a plan
+    wait_for(lambda: known_unit(plans, SECTOR), 60, "the sector to reach plans")
     proposal = RecordedEvent(
         position=7,
         stream_id="proposal-1",
