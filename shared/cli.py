@@ -51,7 +51,7 @@ def build_parser(definition: ServiceDefinition) -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="apply the SQL migrations (idempotent)")
     if definition.name != "gateway":
         commands.add_parser("relay", help="run the outbox relay to Kafka")
-    if definition.consumed():
+    if definition.consumes():
         commands.add_parser("consumer", help="run the consumer of other services' topics")
     rebuild = commands.add_parser("rebuild", help="drop and refill read models from events")
     which = rebuild.add_mutually_exclusive_group()

@@ -28,7 +28,8 @@ from shared import envelope
 from shared.config import Config
 from shared.errors import StyrkortError
 from shared.kafka import offsets_client, partitions_of
-from shared.uow import Projection, clear_tables
+from shared.store import EventStore
+from shared.uow import Projection, UnitOfWork, clear_tables
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,37 @@ class Outcome:
             self.gaps + other.gaps,
             self.rejected + other.rejected,
         )
+
+
+class ReactionUnitOfWork(UnitOfWork):
+    """The unit of work of a reaction (a command a consumer's projection decides): it appends
+    through the runtime's store and the service's own projections, inside the consumer's
+    transaction; its block is a savepoint, so a refused command undoes only its own writes."""
+
+    def __init__(
+        self,
+        conn: psycopg.Connection[Any],
+        store: EventStore,
+        projections: Sequence[Projection],
+    ) -> None:
+        self.store = store
+        self.projections = projections
+        self._outer = conn
+        self._conn = None
+        self._transaction = None
+        self.guard = None  # the system's own command: no caller to check
+
+    def __enter__(self) -> ReactionUnitOfWork:
+        self._conn = self._outer
+        self._transaction = self._outer.transaction()
+        self._transaction.__enter__()
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        try:
+            self._transaction.__exit__(exc_type, exc, tb)
+        finally:
+            self._conn = None
 
 
 class EventApplier:

@@ -29,14 +29,19 @@ class ServiceDefinition:
     migrations_dir: Path
     #: read models of the service's own events, updated in the append transaction
     own_projections: Callable[[], list[Projection]] = list
-    #: source service -> read models fed by that service's topic (the consumer's work)
-    consumed: Callable[[], dict[str, list[Projection]]] = dict
+    #: source service -> read models fed by that service's topic (the consumer's work); given
+    #: the runtime's store, so reactions load aggregates with the service's upcasters
+    consumed: Callable[[EventStore], dict[str, list[Projection]]] = lambda store: {}
     upcasters: Callable[[], Upcasters] = Upcasters
     #: fills demo data; idempotent; returns a line saying what it did
     seed: Callable[[Runtime], str] | None = None
     #: who may write what: the service's organisation tree and resource ownership
     access: Callable[[], Access] = lambda: Access(NO_TREE, {})
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def consumes(self) -> bool:
+        """Whether the service follows other services' topics (has a consumer)."""
+        return bool(self.consumed(EventStore(self.upcasters())))
 
     def migrations(self) -> list[Migration]:
         return discover("shared", SHARED_MIGRATIONS) + discover(self.name, self.migrations_dir)
@@ -52,7 +57,7 @@ class Runtime:
         self.store = EventStore(definition.upcasters())
         self.projections = definition.own_projections()
         self.access = definition.access()
-        self.applier = EventApplier(definition.consumed())
+        self.applier = EventApplier(definition.consumed(self.store))
         self.pool: ConnectionPool[Any] = ConnectionPool(
             config.database_url,
             min_size=1,

@@ -13,10 +13,10 @@ from flask_smorest import Blueprint
 from services.plans import handlers, schemas
 from services.plans.domain import activity, agreement, plan
 from services.plans.domain.activity import Work
-from shared import versions
+from shared import values, versions
 from shared.aggregate import to_json
 from shared.errors import NotFound
-from shared.events import RecordedEvent
+from shared.events import Metadata, RecordedEvent
 from shared.http import command_metadata, current_identity, if_match_version, with_etag
 from shared.resources import Body, Resource, guarded, page
 from shared.runtime import Runtime
@@ -26,9 +26,71 @@ from shared.uow import UnitOfWork
 
 def with_overdue(item: dict[str, Any], as_of: dt.datetime | None) -> dict[str, Any]:
     """Overdue is derived (open and past due on the day asked about), never stored."""
-    day = (as_of or dt.datetime.now(dt.UTC)).date()
+    # the day in the municipality, as every date the plans domain decides
+    day = as_of.astimezone(values.LOCAL_TIME_ZONE).date() if as_of else values.today()
     is_open = item["status"] in ("planned", "in_progress")
     return {**item, "overdue": is_open and dt.date.fromisoformat(item["work"]["due_on"]) < day}
+
+
+# -- one function per command route: the parsed body to the handler's arguments -------------
+
+
+def draft_plan(uow: UnitOfWork, md: Metadata, body: Body) -> Any:
+    return handlers.draft_plan(uow, md, **body)
+
+
+def link_goals(uow: UnitOfWork, md: Metadata, plan_id: str, version: int | None, body: Body) -> Any:
+    return handlers.link_goals(uow, md, plan_id, version, body["goal_ids"])
+
+
+def adopt_plan(uow: UnitOfWork, md: Metadata, plan_id: str, version: int | None, body: Body) -> Any:
+    return handlers.adopt_plan(uow, md, plan_id, version, **body)
+
+
+def revise_plan(
+    uow: UnitOfWork, md: Metadata, plan_id: str, version: int | None, body: Body
+) -> Any:
+    return handlers.revise_plan(
+        uow,
+        md,
+        plan_id,
+        version,
+        body.get("title"),
+        body.get("goal_ids"),
+        body["decided_by"],
+        body["decided_on"],
+        body["minute_ref"],
+    )
+
+
+def enter_phase(
+    uow: UnitOfWork, md: Metadata, plan_id: str, version: int | None, body: Body
+) -> Any:
+    return handlers.enter_phase(uow, md, plan_id, version, body["phase"], body["since"])
+
+
+def close_plan(uow: UnitOfWork, md: Metadata, plan_id: str, version: int | None, body: Body) -> Any:
+    return handlers.close_plan(uow, md, plan_id, version, body["summary"])
+
+
+def plan_activity(uow: UnitOfWork, md: Metadata, body: Body) -> Any:
+    work = Work(
+        body["title"],
+        body["owner"],
+        body["starts_on"],
+        body["due_on"],
+        tuple(body["goal_ids"]),
+        tuple(body["indicator_ids"]),
+    )
+    return handlers.plan_activity(uow, md, body["plan_id"], work)
+
+
+def report_progress(
+    uow: UnitOfWork, md: Metadata, activity_id: str, version: int | None, body: Body
+) -> Any:
+    return handlers.report_progress(
+        uow, md, activity_id, version, body["status"], body["note"], body["reason"]
+    )
 
 
 def plans_blueprint(runtime: Runtime) -> Blueprint:
@@ -48,48 +110,38 @@ def plans_blueprint(runtime: Runtime) -> Blueprint:
     )
     plans.create(
         schemas.DraftPlanSchema,
-        lambda uow, md, b: handlers.draft_plan(uow, md, **b),
+        draft_plan,
         "Draft the action plan of a unit for a calendar or school year (one per unit and period).",
     )
     plans.command(
         "goals",
         schemas.LinkGoalsSchema,
-        lambda uow, md, i, v, b: handlers.link_goals(uow, md, i, v, b["goal_ids"]),
-        "Set the adopted operational goals the plan serves.",
+        link_goals,
+        "Set the adopted operational goals of the plan's period that it serves.",
     )
     plans.command(
         "adopt",
         schemas.AdoptPlanSchema,
-        lambda uow, md, i, v, b: handlers.adopt_plan(uow, md, i, v, **b),
+        adopt_plan,
         "Adopt (fastställa) the plan: by the manager of its unit.",
     )
     plans.command(
         "revise",
         schemas.RevisePlanSchema,
-        lambda uow, md, i, v, b: handlers.revise_plan(
-            uow,
-            md,
-            i,
-            v,
-            b.get("title"),
-            b.get("goal_ids"),
-            b["decided_by"],
-            b["decided_on"],
-            b["minute_ref"],
-        ),
+        revise_plan,
         "Change an adopted plan (title, goals) by a new decision of its unit's manager.",
     )
     plans.command(
         "phase",
         schemas.PhaseSchema,
-        lambda uow, md, i, v, b: handlers.enter_phase(uow, md, i, v, b["phase"], b["since"]),
+        enter_phase,
         "Move on in the improvement wheel: plan → do → evaluate → improve.",
     )
     plans.command(
         "close",
         schemas.ClosePlanSchema,
-        lambda uow, md, i, v, b: handlers.close_plan(uow, md, i, v, b["summary"]),
-        "Close the plan at the end of its period.",
+        close_plan,
+        "Close the adopted plan at the end of its period.",
     )
 
     activities = Resource(
@@ -103,19 +155,7 @@ def plans_blueprint(runtime: Runtime) -> Blueprint:
     )
     activities.create(
         schemas.PlanActivitySchema,
-        lambda uow, md, b: handlers.plan_activity(
-            uow,
-            md,
-            b.pop("plan_id"),
-            Work(
-                b["title"],
-                b["owner"],
-                b["starts_on"],
-                b["due_on"],
-                tuple(b["goal_ids"]),
-                tuple(b["indicator_ids"]),
-            ),
-        ),
+        plan_activity,
         "Add an activity to the plan.",
         path="/<plan_id>/activities",
         location=f"activities.{activity.STREAM_TYPE}-one",
@@ -170,9 +210,7 @@ def activities_blueprint(runtime: Runtime) -> Blueprint:
     resource.command(
         "progress",
         schemas.ProgressSchema,
-        lambda uow, md, i, v, b: handlers.report_progress(
-            uow, md, i, v, b["status"], b["note"], b["reason"]
-        ),
+        report_progress,
         "Report progress: move the status on (planned → in_progress → done, or cancelled "
         "with a reason) and/or add a note.",
     )

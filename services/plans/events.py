@@ -5,10 +5,10 @@ Read by `python -m shared.asyncapi plans` to generate docs/asyncapi/plans.json.
 
 from __future__ import annotations
 
-from services.plans.domain import activity, agreement, plan
+from services.plans.domain import activity, agreement, plan, proposal
 from shared.aggregate import EventRegistry
 
 
 def registries() -> list[EventRegistry]:
-    """Action plans, their activities and employee agreements."""
-    return [plan.EVENTS, activity.EVENTS, agreement.EVENTS]
+    """Action plans, their activities, employee agreements and improvement proposals."""
+    return [plan.EVENTS, activity.EVENTS, agreement.EVENTS, proposal.EVENTS]

@@ -9,22 +9,31 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from typing import Any
 
-from services.plans.domain import activity, agreement, plan
-from services.plans.domain.activity import Activity, Work
+from services.plans.domain import activity, agreement, plan, proposal
+from services.plans.domain.activity import Activity, IndicatorFacts, Work
 from services.plans.domain.agreement import EmployeeAgreement
-from services.plans.domain.plan import ActionPlan, GoalFacts, check_period, plan_id_for
-from shared import versions
+from services.plans.domain.plan import (
+    ActionPlan,
+    GoalFacts,
+    ReviewReason,
+    UnitFacts,
+    check_period,
+    next_period,
+    period_dates,
+    plan_id_for,
+)
+from services.plans.domain.proposal import ImprovementProposal
+from shared import values, versions
 from shared.aggregate import DomainEvent
 from shared.commands import change, load
-from shared.errors import NotFound, RuleViolation
+from shared.errors import NotFound, RuleViolation, StyrkortError
 from shared.events import Metadata
 from shared.store import ConcurrencyError
 from shared.uow import UnitOfWork
 
 
-def known_unit(uow: UnitOfWork, unit_id: str) -> Any:
+def known_unit(uow: UnitOfWork, unit_id: str) -> UnitFacts:
     row = uow.conn.execute(
         "SELECT id, name, kind, status FROM known_org_units WHERE id = %s", [unit_id]
     ).fetchone()
@@ -32,24 +41,24 @@ def known_unit(uow: UnitOfWork, unit_id: str) -> Any:
         raise NotFound(
             f"no organisation unit {unit_id} is known here", {"unit_id": ["unknown unit"]}
         )
-    return _Unit(*row)
-
-
-class _Unit:
-    def __init__(self, id: str, name: str, kind: str, status: str) -> None:
-        self.id, self.name, self.kind, self.status = id, name, kind, status
+    return UnitFacts(*row)
 
 
 def known_goals(uow: UnitOfWork, goal_ids: Sequence[str]) -> list[GoalFacts]:
     rows = uow.conn.execute(
-        "SELECT id, level, status, title FROM known_goals WHERE id = ANY(%s)", [list(goal_ids)]
+        "SELECT id, level, status, title, period FROM known_goals WHERE id = ANY(%s)",
+        [list(goal_ids)],
     ).fetchall()
     found = {r[0]: GoalFacts(*r) for r in rows}
     return [found.get(g, GoalFacts(g, "", "unknown")) for g in dict.fromkeys(goal_ids)]
 
 
-def today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
+def known_indicators(uow: UnitOfWork, indicator_ids: Sequence[str]) -> list[IndicatorFacts]:
+    rows = uow.conn.execute(
+        "SELECT id, goal_id, status FROM known_indicators WHERE id = ANY(%s)",
+        [list(indicator_ids)],
+    ).fetchall()
+    return [IndicatorFacts(*r) for r in rows]
 
 
 # -- plans --------------------------------------------------------------------------------------
@@ -64,16 +73,22 @@ def draft_plan(
     title: str,
     goal_ids: Sequence[str],
 ) -> ActionPlan:
-    plan_id = plan_id_for(unit_id, check_period(period))
+    canonical = check_period(period)
+    plan_id = plan_id_for(unit_id, canonical)
     with uow:
         events = ActionPlan.draft(
-            plan_id, known_unit(uow, unit_id), period, title, known_goals(uow, goal_ids), today()
+            plan_id,
+            known_unit(uow, unit_id),
+            canonical,
+            title,
+            known_goals(uow, goal_ids),
+            values.today(),
         )
         try:
             uow.append(plan_id, plan.STREAM_TYPE, 0, [e.to_new_event() for e in events], metadata)
         except ConcurrencyError:
             raise RuleViolation(
-                f"{unit_id} already has a plan for {period}: {plan_id}",
+                f"{unit_id} already has a plan for {canonical}: {plan_id}",
                 {"period": ["a plan for this unit and period exists"]},
             ) from None
     return plan.KIND.fold_new(events)
@@ -107,7 +122,7 @@ def adopt_plan(
         plan.KIND,
         plan_id,
         expected,
-        lambda p: p.adopt(decided_by, decided_on, minute_ref),
+        lambda p: p.adopt(decided_by, decided_on, minute_ref, values.today()),
     )
 
 
@@ -134,6 +149,7 @@ def revise_plan(
             decided_by,
             decided_on,
             minute_ref,
+            values.today(),
         ),
     )
 
@@ -146,13 +162,14 @@ def enter_phase(
     phase: str,
     since: dt.date | None,
 ) -> ActionPlan:
+    today = values.today()
     return change(
         uow,
         metadata,
         plan.KIND,
         plan_id,
         expected,
-        lambda p: p.enter_phase(phase, since or today()),
+        lambda p: p.enter_phase(phase, since or today, today),
     )
 
 
@@ -162,6 +179,26 @@ def close_plan(
     return change(uow, metadata, plan.KIND, plan_id, expected, lambda p: p.close(summary))
 
 
+def flag_plan_for_review(
+    uow: UnitOfWork,
+    metadata: Metadata,
+    plan_id: str,
+    goal_id: str,
+    reason: ReviewReason,
+    cause_event_id: str,
+    on: dt.date,
+) -> ActionPlan:
+    """The reaction to a revised or retired goal (from goals.events), one plan at a time."""
+    return change(
+        uow,
+        metadata,
+        plan.KIND,
+        plan_id,
+        None,
+        lambda p: p.flag_for_review(goal_id, reason, cause_event_id, on),
+    )
+
+
 # -- activities ---------------------------------------------------------------------------------
 
 
@@ -169,10 +206,8 @@ def plan_activity(uow: UnitOfWork, metadata: Metadata, plan_id: str, work: Work)
     activity_id = f"{activity.STREAM_PREFIX}{uuid.uuid4()}"
     with uow:
         owner = load(uow, plan.KIND, plan_id)
-        unknown = [g for g in known_goals(uow, work.goal_ids) if g.status == "unknown"]
-        if unknown:
-            raise NotFound(f"no goal {unknown[0].id} is known here", {"goal_ids": ["unknown goal"]})
-        events = Activity.plan(activity_id, plan_id, owner.status, work)
+        indicators = known_indicators(uow, work.indicator_ids)
+        events = Activity.plan(activity_id, owner, work, indicators)
         uow.append(
             activity_id, activity.STREAM_TYPE, 0, [e.to_new_event() for e in events], metadata
         )
@@ -189,14 +224,66 @@ def report_progress(
     reason: str,
 ) -> Activity:
     """Move the activity on and/or add a progress note, in one command."""
+    today = values.today()
 
     def decide(state: Activity) -> list[DomainEvent]:
-        events = state.move(status, today(), reason) if status else []
+        owner = load(uow, plan.KIND, state.plan_id)
+        events = state.move(status, today, owner, reason) if status else []
         if note:
-            events += state.note(note, today())
+            events += state.note(note, today, owner)
         return events
 
     return change(uow, metadata, activity.KIND, activity_id, expected, decide)
+
+
+def take_improvement_proposal(
+    uow: UnitOfWork,
+    metadata: Metadata,
+    *,
+    proposal_id: str,
+    unit_id: str,
+    period: str,
+    title: str,
+) -> ImprovementProposal | None:
+    """The reaction to an improvement proposal (reports.events): it becomes a proposed activity
+    of the unit's plan for the period after the report's, the plan drafted if there is none —
+    by the same aggregate methods as the API, so what the API refuses is refused here too, and
+    recorded as a rejected proposal with the reason. None if the proposal was taken already."""
+    stream_id = proposal.proposal_stream_id(proposal_id)
+    activity_id = proposal.activity_id_for(proposal_id)
+    with uow:
+        if uow.store.stream_version(uow.conn, stream_id):
+            return None  # delivered again: decided the first time
+        appends: list[tuple[str, str, int, list[DomainEvent]]] = []
+        try:
+            next_one = next_period(check_period(period))
+            plan_id = plan_id_for(unit_id, next_one)
+            events = uow.load(plan_id)
+            if events:
+                owner = plan.KIND.fold_new(plan.EVENTS.decode_all(events))
+            else:
+                drafted = ActionPlan.draft(
+                    plan_id,
+                    known_unit(uow, unit_id),
+                    next_one,
+                    f"Handlingsplan {next_one}",
+                    (),
+                    values.today(),
+                )
+                appends.append((plan_id, plan.STREAM_TYPE, 0, drafted))
+                owner = plan.KIND.fold_new(drafted)
+            starts_on, due_on = period_dates(next_one)
+            work = Work(title, "the unit's manager", starts_on, due_on)
+            planned = Activity.plan(activity_id, owner, work, proposed_by=proposal_id)
+            appends.append((activity_id, activity.STREAM_TYPE, 0, planned))
+            outcome = ImprovementProposal.accept(proposal_id, activity_id, plan_id)
+        except StyrkortError as refused:
+            appends = []
+            outcome = ImprovementProposal.reject(proposal_id, refused.detail)
+        appends.append((stream_id, proposal.STREAM_TYPE, 0, outcome))
+        for target, stream_type, version, decided in appends:
+            uow.append(target, stream_type, version, [e.to_new_event() for e in decided], metadata)
+    return proposal.KIND.fold_new(outcome)
 
 
 # -- employee agreements ----------------------------------------------------------------------
@@ -222,12 +309,12 @@ def make_agreement(
         owner = load(uow, plan.KIND, plan_id)
         events = EmployeeAgreement.make(
             agreement_id,
-            plan_id,
-            owner.unit_id,
+            owner,
             employee_ref,
             tuple(activity_ids),
             _plan_activity_ids(uow, plan_id),
             agreed_on,
+            values.today(),
         )
         uow.append(
             agreement_id, agreement.STREAM_TYPE, 0, [e.to_new_event() for e in events], metadata
@@ -250,7 +337,11 @@ def change_agreement(
         agreement_id,
         expected,
         lambda a: a.change_activities(
-            tuple(activity_ids), _plan_activity_ids(uow, a.plan_id), agreed_on
+            load(uow, plan.KIND, a.plan_id),
+            tuple(activity_ids),
+            _plan_activity_ids(uow, a.plan_id),
+            agreed_on,
+            values.today(),
         ),
     )
 
@@ -258,4 +349,11 @@ def change_agreement(
 def end_agreement(
     uow: UnitOfWork, metadata: Metadata, agreement_id: str, expected: int | None, ended_on: dt.date
 ) -> EmployeeAgreement:
-    return change(uow, metadata, agreement.KIND, agreement_id, expected, lambda a: a.end(ended_on))
+    return change(
+        uow,
+        metadata,
+        agreement.KIND,
+        agreement_id,
+        expected,
+        lambda a: a.end(ended_on, values.today()),
+    )

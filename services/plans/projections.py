@@ -1,26 +1,24 @@
 """Read models of the plans service: its own plans and activities (versioned), and what it
-keeps from goals.events — the units and goals it needs — plus its reaction to goal changes."""
+keeps from goals.events — the units, goals and indicators it needs — plus its reactions to goal
+changes and improvement proposals, which are commands like any other (services/plans/handlers)."""
 
 from __future__ import annotations
 
-import logging
-import uuid
 from typing import Any
 
 import psycopg
 
-from services.plans.domain import activity, agreement, plan
-from services.plans.domain.activity import Activity, Work
-from services.plans.domain.plan import ActionPlan
+from services.plans import handlers
+from services.plans.domain import activity, agreement, plan, proposal
+from services.plans.domain.plan import ReviewReason
 from shared import versions
+from shared.consumer import ReactionUnitOfWork
 from shared.events import Metadata, RecordedEvent
 from shared.store import EventStore
-from shared.uow import Projection, apply_all
+from shared.uow import Projection
 from shared.versions import EntityVersionsProjection
 
-log = logging.getLogger(__name__)
-
-KINDS = (plan.KIND, activity.KIND, agreement.KIND)
+KINDS = (plan.KIND, activity.KIND, agreement.KIND, proposal.KIND)
 
 
 def own_projections() -> list[Projection]:
@@ -90,7 +88,10 @@ class KnownGoalsProjection(Projection):
                 )
                 return
             case "GoalEdited" | "GoalRevised":
-                change, values = "title = %s", [data["content"]["title"]]
+                # a later version may move or drop the content: keep the title then
+                content = data.get("content")
+                title = content.get("title") if isinstance(content, dict) else None
+                change, values = "title = coalesce(%s, title)", [title]
             case "GoalAdopted":
                 change, values = "status = %s", ["adopted"]
             case "GoalRetired":
@@ -105,6 +106,43 @@ class KnownGoalsProjection(Projection):
         )
 
 
+class KnownIndicatorsProjection(Projection):
+    """`known_indicators`, from goals.events: the goal each indicator measures, and whether it is
+    retired. A tolerant reader of IndicatorDefined and IndicatorRetired (any version): it takes
+    `indicator_id` and `goal_id` and nothing else."""
+
+    tables = ("known_indicators",)
+
+    def apply(self, conn: psycopg.Connection[Any], event: RecordedEvent) -> None:
+        data = event.data
+        match event.name:
+            case "IndicatorDefined":
+                conn.execute(
+                    """INSERT INTO known_indicators (id, goal_id, status, version, updated_at)
+                       VALUES (%s, %s, 'active', %s, %s)""",
+                    [
+                        str(data.get("indicator_id") or event.stream_id),
+                        str(data["goal_id"]),
+                        event.version,
+                        event.recorded_at,
+                    ],
+                )
+            case "IndicatorRetired":
+                conn.execute(
+                    """UPDATE known_indicators SET status = 'retired', version = %s,
+                              updated_at = %s WHERE id = %s""",
+                    [event.version, event.recorded_at, event.stream_id],
+                )
+
+
+def _reaction_metadata(event: RecordedEvent) -> Metadata:
+    return Metadata(
+        actor="system:plans-consumer",
+        correlation_id=str(event.metadata.get("correlation_id") or event.event_id),
+        causation_id=str(event.event_id),
+    )
+
+
 class GoalChangesFlagPlans(Projection):
     """When a goal is revised or retired, every open plan that serves it is flagged for review
     (an event in the plan's own stream). Idempotent: a plan keeps the id of the goal event that
@@ -112,115 +150,72 @@ class GoalChangesFlagPlans(Projection):
 
     tables = ()  # it writes events, which a rebuild never removes
 
-    REASONS = {"GoalRevised": "goal_revised", "GoalRetired": "goal_retired"}
+    REASONS: dict[str, ReviewReason] = {
+        "GoalRevised": "goal_revised",
+        "GoalRetired": "goal_retired",
+    }
 
-    def __init__(self) -> None:
-        self.store = EventStore()
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
         self.projections = own_projections()
 
     def apply(self, conn: psycopg.Connection[Any], event: RecordedEvent) -> None:
         reason = self.REASONS.get(event.name)
         if reason is None:
             return
-        metadata = Metadata(
-            actor="system:plans-consumer",
-            correlation_id=str(event.metadata.get("correlation_id") or event.event_id),
-            causation_id=str(event.event_id),
-        )
+        uow = ReactionUnitOfWork(conn, self.store, self.projections)
         on = event.recorded_at.date()
         for state in versions.find(conn, plan.STREAM_TYPE, contains={"goal_ids": event.stream_id}):
-            current = plan.KIND.fold_new(
-                plan.EVENTS.decode_all(self.store.read_stream(conn, state["id"]))
+            handlers.flag_plan_for_review(
+                uow,
+                _reaction_metadata(event),
+                state["id"],
+                event.stream_id,
+                reason,
+                str(event.event_id),
+                on,
             )
-            flags = current.flag_for_review(event.stream_id, reason, str(event.event_id), on)
-            if flags:
-                recorded = self.store.append(
-                    conn,
-                    current.id,
-                    plan.STREAM_TYPE,
-                    current.version,
-                    [f.to_new_event() for f in flags],
-                    metadata,
-                )
-                apply_all(conn, self.projections, recorded)
 
 
 class ImprovementProposalsBecomeActivities(Projection):
     """An improvement proposal (förbättringsförslag) of a unit's quality report becomes a
     proposed activity in that unit's plan for the next period; the plan is drafted if there is
-    none. Idempotent: the activity's id follows from the proposal's, so it is made once.
+    none. A proposal no plan may take (the unit may not have plans, is closed or unknown, or its
+    plan is closed) is recorded as rejected with the reason. Idempotent: the proposal's own
+    stream in plans says it was taken (handlers.take_improvement_proposal).
 
     Tolerant reader of reports.events `ImprovementProposed` (any version): it takes
-    `unit_id`, `period` (the period the report covers), `title` and `description`.
+    `unit_id`, `period` (the period the report covers) and `title`.
     """
 
     tables = ()  # it writes events, which a rebuild never removes
 
-    def __init__(self) -> None:
-        self.store = EventStore()
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
         self.projections = own_projections()
 
     def apply(self, conn: psycopg.Connection[Any], event: RecordedEvent) -> None:
         if event.name != "ImprovementProposed":
             return
         data = event.data
-        period = plan.next_period(plan.check_period(str(data["period"])))
-        plan_id = plan.plan_id_for(str(data["unit_id"]), period)
-        activity_id = f"{activity.STREAM_PREFIX}{uuid.uuid5(PROPOSALS, event.stream_id)}"
-        if self.store.stream_version(conn, activity_id):
-            return
-        metadata = Metadata(
-            actor="system:plans-consumer",
-            correlation_id=str(event.metadata.get("correlation_id") or event.event_id),
-            causation_id=str(event.event_id),
+        handlers.take_improvement_proposal(
+            ReactionUnitOfWork(conn, self.store, self.projections),
+            _reaction_metadata(event),
+            proposal_id=event.stream_id,
+            unit_id=str(data["unit_id"]),
+            period=str(data["period"]),
+            title=str(data["title"]),
         )
-        existing = self.store.read_stream(conn, plan_id)
-        if existing:
-            status = plan.KIND.fold_new(plan.EVENTS.decode_all(existing)).status
-        else:
-            status = "draft"
-            drafted = ActionPlan.Drafted(
-                plan_id,
-                str(data["unit_id"]),
-                period,
-                f"Handlingsplan {period}",
-                (),
-                event.recorded_at.date(),
-            )
-            self._append(conn, plan_id, plan.STREAM_TYPE, [drafted], metadata)
-        if status == "closed":
-            log.warning(
-                "improvement proposal %s: the %s plan of %s is closed; not added",
-                event.stream_id,
-                period,
-                data["unit_id"],
-            )
-            return
-        starts_on, due_on = plan.period_dates(period)
-        work = Work(str(data["title"]), "the unit's manager", starts_on, due_on)
-        planned = Activity.plan(activity_id, plan_id, status, work, proposed_by=event.stream_id)
-        self._append(conn, activity_id, activity.STREAM_TYPE, planned, metadata)
-
-    def _append(
-        self,
-        conn: psycopg.Connection[Any],
-        stream_id: str,
-        stream_type: str,
-        events: list[Any],
-        metadata: Metadata,
-    ) -> None:
-        recorded = self.store.append(
-            conn, stream_id, stream_type, 0, [e.to_new_event() for e in events], metadata
-        )
-        apply_all(conn, self.projections, recorded)
 
 
-#: namespace of the ids of activities made from improvement proposals
-PROPOSALS = uuid.UUID("6f0c4d44-6a1b-4f2e-9b8e-696d70726f76")
-
-
-def consumed_projections() -> dict[str, list[Projection]]:
+def consumed_projections(store: EventStore) -> dict[str, list[Projection]]:
+    """`store` is the runtime's: reactions read and append with the service's upcasters."""
     return {
-        "goals": [KnownOrgUnitsProjection(), KnownGoalsProjection(), GoalChangesFlagPlans()],
-        "reports": [ImprovementProposalsBecomeActivities()],
+        "goals": [
+            KnownOrgUnitsProjection(),
+            KnownGoalsProjection(),
+            KnownIndicatorsProjection(),
+            GoalChangesFlagPlans(store),
+        ],
+        "reports": [ImprovementProposalsBecomeActivities(store)],
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from services.plans.domain.activity import STATUSES
-from services.plans.domain.plan import PHASES
+from services.plans.domain.plan import PHASES, PLAN_STATUSES
 from shared.schemas import PageQuery
 
 DATE_OUT = {"format": "date"}
@@ -86,6 +86,10 @@ class PlanSchema(Schema):
     status = fields.Str(metadata={"description": "draft, adopted or closed"})
     decided_by = fields.Str(allow_none=True)
     decided_on = fields.Str(allow_none=True, metadata=DATE_OUT)
+    minute_ref = fields.Str(
+        allow_none=True,
+        metadata={"description": "the minute (protokoll §) of the adoption or last revision"},
+    )
     phases = fields.List(
         fields.Nested(PhaseOut),
         metadata={
@@ -97,9 +101,9 @@ class PlanSchema(Schema):
 
 
 class PlanListQuery(PageQuery):
-    unit_id = fields.Str()
-    period = fields.Str()
-    status = fields.Str(validate=validate.OneOf(("draft", "adopted", "closed")))
+    unit_id = fields.Str(validate=ID)
+    period = fields.Str(validate=validate.Length(max=7))
+    status = fields.Str(validate=validate.OneOf(PLAN_STATUSES))
 
 
 class PlanPageSchema(Schema):
@@ -116,8 +120,18 @@ class PlanActivitySchema(Schema):
     )
     starts_on = fields.Date(required=True)
     due_on = fields.Date(required=True)
-    goal_ids = fields.List(fields.Str(validate=ID), load_default=list)
-    indicator_ids = fields.List(fields.Str(validate=ID), load_default=list)
+    goal_ids = fields.List(
+        fields.Str(validate=ID),
+        load_default=list,
+        validate=validate.Length(max=50),
+        metadata={"description": "goals of its plan that it serves"},
+    )
+    indicator_ids = fields.List(
+        fields.Str(validate=ID),
+        load_default=list,
+        validate=validate.Length(max=50),
+        metadata={"description": "indicators of those goals that measure it"},
+    )
 
 
 class ProgressSchema(Schema):

@@ -14,7 +14,7 @@ from kafka import KafkaProducer
 from services.goals.app import create_app as goals_app
 from services.goals.seed import seed, seed_id, seed_unit_id
 from services.plans.app import create_app as plans_app
-from shared import envelope
+from shared import envelope, values
 from shared.consumer import Consumer, rebuild_consumer_read_models
 from shared.events import RecordedEvent
 from shared.kafka import ensure_topic
@@ -27,6 +27,7 @@ SECTOR = seed_unit_id("sektor-bou")
 SCHOOL_GOAL = seed_id("goal-", "o-kunskap")
 KF = seed_unit_id("kf")
 BUN = seed_unit_id("bun")
+TODAY = values.today().isoformat()
 
 
 @pytest.fixture
@@ -58,6 +59,11 @@ def known_goal(plans: Runtime, goal_id: str) -> Any:
         return conn.execute(
             "SELECT level, status FROM known_goals WHERE id = %s", [goal_id]
         ).fetchone()
+
+
+def known_unit(plans: Runtime, unit_id: str) -> Any:
+    with connect(plans) as conn:
+        return conn.execute("SELECT kind FROM known_org_units WHERE id = %s", [unit_id]).fetchone()
 
 
 def snapshot(plans: Runtime) -> dict[str, list[Any]]:
@@ -104,7 +110,8 @@ def test_plans_follow_goals_over_kafka(system: Any, goals: Runtime, plans: Runti
     )
     assert activity.status_code == 201, activity.get_json()
     adopted = plans_api.post(
-        f"/api/v1/plans/{plan['id']}/adopt", {"decided_by": SECTOR, "decided_on": "2026-01-08"}
+        f"/api/v1/plans/{plan['id']}/adopt",
+        {"decided_by": SECTOR, "decided_on": TODAY},  # a plan is decided after it was drafted
     )
     assert adopted.status_code == 200, adopted.get_json()
     assert plans_api.post(f"/api/v1/plans/{plan['id']}/phase", {"phase": "do"}).status_code == 200
@@ -127,7 +134,7 @@ def test_plans_follow_goals_over_kafka(system: Any, goals: Runtime, plans: Runti
         {
             "goal_ids": [SCHOOL_GOAL, draft.get_json()["id"]],
             "decided_by": SECTOR,
-            "decided_on": "2026-02-01",
+            "decided_on": TODAY,
         },
     )
     assert refused.status_code == 409 and "not adopted" in refused.get_json()["detail"]
@@ -186,6 +193,8 @@ def test_an_improvement_proposal_becomes_an_activity_of_next_periods_plan_once(
     system: Any, plans: Runtime
 ) -> None:
     _, plans_api, _ = system
+    # a proposal for a unit plans does not know (yet) is rejected, not forced into a plan
+    wait_for(lambda: known_unit(plans, SECTOR), 60, "the sector to reach plans")
     proposal = RecordedEvent(
         position=7,
         stream_id="proposal-1",

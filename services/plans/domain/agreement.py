@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
+from services.plans.domain.plan import ActionPlan
+from shared import values
 from shared.aggregate import AggregateKind, DomainEvent, EventRegistry
 from shared.errors import InvalidInput, RuleViolation
 
 STREAM_TYPE = "employee_agreement"
 STREAM_PREFIX = "agreement-"
+AgreementStatus = Literal["active", "ended"]
 
 
 @dataclass(frozen=True)
@@ -23,7 +26,7 @@ class EmployeeAgreement:
     employee_ref: str  # an opaque reference (e.g. an HR system id), never a name
     activity_ids: tuple[str, ...]
     agreed_on: dt.date
-    status: str = "active"  # active, ended
+    status: AgreementStatus = "active"
     version: int = 0
 
     @dataclass(frozen=True)
@@ -58,35 +61,51 @@ class EmployeeAgreement:
     @staticmethod
     def make(
         agreement_id: str,
-        plan_id: str,
-        unit_id: str,
+        plan: ActionPlan,
         employee_ref: str,
         activity_ids: tuple[str, ...],
         plan_activity_ids: set[str],
         agreed_on: dt.date,
+        today: dt.date,
     ) -> list[DomainEvent]:
-        ref = employee_ref.strip()
-        if not ref or " " in ref:
+        """`plan_activity_ids`: the activities of `plan`, the only ones an agreement may name."""
+        plan.require_open("new agreements")
+        ref = values.text(employee_ref, "employee_ref", max_length=100)
+        if " " in ref:
             raise InvalidInput(
                 "employee_ref is an opaque reference such as an HR id, without spaces: no names",
                 {"employee_ref": ["not a reference"]},
             )
-        _check_activities(activity_ids, plan_activity_ids)
-        return [
-            EmployeeAgreement.Made(agreement_id, plan_id, unit_id, ref, activity_ids, agreed_on)
-        ]
+        values.not_in_future(agreed_on, today, "agreed_on", "an appraisal talk")
+        ids = _check_activities(activity_ids, plan_activity_ids)
+        return [EmployeeAgreement.Made(agreement_id, plan.id, plan.unit_id, ref, ids, agreed_on)]
 
     def change_activities(
-        self, activity_ids: tuple[str, ...], plan_activity_ids: set[str], agreed_on: dt.date
+        self,
+        plan: ActionPlan,
+        activity_ids: tuple[str, ...],
+        plan_activity_ids: set[str],
+        agreed_on: dt.date,
+        today: dt.date,
     ) -> list[DomainEvent]:
         if self.status != "active":
-            raise RuleViolation("the agreement has ended")
-        _check_activities(activity_ids, plan_activity_ids)
-        return [EmployeeAgreement.ActivitiesChanged(self.id, activity_ids, agreed_on)]
+            raise RuleViolation("the agreement has ended", {"agreement_id": ["ended"]})
+        plan.require_open("changes to its agreements")
+        values.not_in_future(agreed_on, today, "agreed_on", "an appraisal talk")
+        values.not_before(
+            agreed_on, self.agreed_on, "agreed_on", "an agreement is changed after it was made"
+        )
+        ids = _check_activities(activity_ids, plan_activity_ids)
+        return [EmployeeAgreement.ActivitiesChanged(self.id, ids, agreed_on)]
 
-    def end(self, ended_on: dt.date) -> list[DomainEvent]:
+    def end(self, ended_on: dt.date, today: dt.date) -> list[DomainEvent]:
+        """Ending is allowed on a closed plan too: it is how agreements are wound up."""
         if self.status != "active":
-            raise RuleViolation("the agreement has already ended")
+            raise RuleViolation("the agreement has already ended", {"agreement_id": ["ended"]})
+        values.not_before(
+            ended_on, self.agreed_on, "ended_on", "an agreement cannot end before it began"
+        )
+        values.not_in_future(ended_on, today, "ended_on", "the end of an agreement")
         return [EmployeeAgreement.Ended(self.id, ended_on)]
 
     @staticmethod
@@ -118,7 +137,9 @@ class EmployeeAgreement:
         raise ValueError(f"{type(event).__name__} does not apply to an employee agreement")
 
 
-def _check_activities(activity_ids: tuple[str, ...], plan_activity_ids: set[str]) -> None:
+def _check_activities(
+    activity_ids: tuple[str, ...], plan_activity_ids: set[str]
+) -> tuple[str, ...]:
     if not activity_ids:
         raise InvalidInput(
             "an agreement names at least one activity of the plan",
@@ -129,6 +150,7 @@ def _check_activities(activity_ids: tuple[str, ...], plan_activity_ids: set[str]
         raise RuleViolation(
             f"{strangers[0]} is not an activity of this plan", {"activity_ids": ["not in the plan"]}
         )
+    return tuple(dict.fromkeys(activity_ids))
 
 
 EVENTS = EventRegistry(
