@@ -155,6 +155,7 @@ class Indicator:
             )
         ]
         state = KIND.fold_new(events)
+        # JSON keys are text: "2027" is a year; full-width digits, "2027\n" and "27" are not
         years = {values.year(key, "targets"): value for key, value in (targets or {}).items()}
         for year, value in sorted(years.items()):
             step = state.set_target(year, value, goal, decision, decider, today=today)
@@ -176,6 +177,10 @@ class Indicator:
     ) -> list[DomainEvent]:
         """The target of one year of the goal's mandate period; `goal` is the indicator's."""
         self._require_active(goal)
+        if isinstance(year, str):  # a target's year is a JSON integer; only map keys are text
+            raise InvalidInput(
+                f"year is an integer like 2027, not {year!r}", {"year": ["not an integer"]}
+            )
         checked_year = values.year(year, "year")
         checked_value = float(values.number(value, "value"))
         mandate = goal.mandate
