@@ -3,6 +3,7 @@ a Problem+JSON naming the field, and nothing changes. Every one of these was acc
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -73,6 +74,31 @@ def test_a_second_council_is_refused(api: SignedClient, goals: Runtime) -> None:
     )
     assert "one council" in body["detail"]
     assert len(api.get(f"{UNITS}?kind=council").get_json()["items"]) == 1
+
+
+def test_concurrent_creations_of_a_council_make_one(goals: Runtime) -> None:
+    """The check reads other units; the append lock taken first makes check-then-append atomic."""
+    app = create_app(goals.config, goals)
+    barrier = threading.Barrier(4)
+    statuses: list[int] = []
+    errors: list[BaseException] = []
+
+    def create(name: str) -> None:
+        try:
+            client = SignedClient(app, EDITOR)
+            barrier.wait()
+            statuses.append(client.post(UNITS, {"name": name, "kind": "council"}).status_code)
+        except BaseException as exc:  # raised below, in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=create, args=(f"KF {i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    assert sorted(statuses) == [201, 409, 409, 409]
 
 
 def test_a_second_executive_board_is_refused(api: SignedClient, goals: Runtime) -> None:
