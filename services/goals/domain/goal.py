@@ -392,9 +392,8 @@ class Goal:
     def _check_decision(
         self, decision: Decision, decider: Decider, today: dt.date, check_period: bool = True
     ) -> Decision:
-        self.require_decider(
-            decider, "a strategic goal" if self.level == "strategic" else ("an operational goal")
-        )
+        what = "a strategic goal" if self.level == "strategic" else "an operational goal"
+        self.require_decider(decider, what)
         decision = decisions.valid_decision(decision, decider, today, "a goal decision")
         mandate = self.mandate
         if check_period and not (
