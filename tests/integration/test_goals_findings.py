@@ -10,7 +10,9 @@ import pytest
 
 from services.goals.app import create_app
 from services.goals.seed import seed, seed_id, seed_unit_id
+from shared.events import Metadata, NewEvent
 from shared.runtime import Runtime
+from shared.uow import rebuild_own_read_models
 from tests.support import EDITOR, SignedClient, connect
 
 KF = seed_unit_id("kf")
@@ -352,3 +354,42 @@ def test_goal_carried_forward_is_recorded_when_the_successor_is_adopted_not_draf
     assert api.get(f"/api/v1/goals/{STRATEGIC}").get_json()["successors"] == [
         {"goal_id": successor["id"], "relation": "continues"}
     ]
+
+
+# -- events recorded before they carried the decision ---------------------------------------------
+
+
+def test_an_indicator_recorded_as_v1_reads_as_v2_with_no_decision(
+    api: SignedClient, goals: Runtime
+) -> None:
+    old = "indicator-00000000-0000-4000-8000-000000000001"
+    definition = {
+        "name": "Andel trygga",
+        "unit_of_measure": "%",
+        "direction": "higher_is_better",
+        "source": {"kind": "manual", "kpi_id": None, "description": ""},
+        "baseline": None,
+    }
+    recorded_then = [
+        NewEvent(
+            "IndicatorDefined.v1",
+            {"indicator_id": old, "goal_id": STRATEGIC, "definition": definition},
+        ),
+        NewEvent("IndicatorTargetSet.v1", {"indicator_id": old, "year": 2026, "value": 70.0}),
+    ]
+    with connect(goals) as conn:
+        goals.store.append(conn, old, "indicator", 0, recorded_then, Metadata("system:old", "c-1"))
+    rebuild_own_read_models(goals.pool, goals.store, goals.projections)
+    assert api.get(f"/api/v1/indicators/{old}").get_json()["targets"] == {"2026": 70.0}
+    retire = {"reason": "Ersatt", **COUNCIL_DECISION}
+    assert api.post(f"/api/v1/indicators/{old}/retire", retire).status_code == 200
+    history = api.get(f"/api/v1/history/{old}").get_json()["events"]
+    assert [e["event_type"] for e in history] == [
+        "IndicatorDefined.v2",
+        "IndicatorTargetSet.v2",
+        "IndicatorRetired.v2",
+    ]
+    assert history[0]["data"]["decided_by"] is None
+    assert history[-1]["data"]["decided_by"] == KF
+    with connect(goals) as conn:
+        assert goals.store.verify(conn).ok, "upcasting never rewrites what was recorded"
