@@ -259,8 +259,9 @@ NO_TREE = _NoTree()
 
 class CommandGuard:
     """The access check of one caller's command, run inside the command's own transaction
-    (shared/uow.py): a creation when the transaction opens; a change once the command has
-    loaded its entity (no second read), or at the latest before its first append."""
+    (shared/uow.py): a creation when the transaction opens; a change as soon as the command
+    loads its entity (on that state, no second read), or from the read model if it loads
+    anything else first or appends without loading."""
 
     def __init__(
         self,
@@ -283,9 +284,13 @@ class CommandGuard:
             self.checked = True
 
     def loaded(self, conn: Conn, stream_id: str, state: Callable[[], Mapping[str, Any]]) -> None:
-        if stream_id == self.entity_id and not self.checked:
+        if self.checked:
+            return
+        if stream_id == self.entity_id:
             self.access.authorise_state(conn, self.who, self.entity_type, state(), self.body)
-            self.checked = True
+        else:  # the command looks at something else first: check before it learns anything
+            self.appending(conn)
+        self.checked = True
 
     def appending(self, conn: Conn) -> None:
         if not self.checked:

@@ -19,7 +19,11 @@ def load(uow: UnitOfWork, kind: AggregateKind[S], entity_id: str, field: str | N
     if not events or events[0].stream_type != kind.stream_type:
         what = kind.stream_type.replace("_", " ")
         raise NotFound(f"no {what} {entity_id}", {field: [f"no such {what}"]} if field else None)
-    return kind.fold_new(kind.events.decode_all(events))
+    state = kind.fold_new(kind.events.decode_all(events))
+    # the caller's access check runs as soon as the entity its command changes is loaded,
+    # before any rule of the command is looked at (shared/access.py CommandGuard)
+    uow.loaded(entity_id, lambda: _as_json(state))
+    return state
 
 
 def create(
@@ -43,11 +47,17 @@ def change(
     entity_id: str,
     expected_version: int | None,
     decide: Callable[[S], list[DomainEvent]],
+    *,
+    lock_appends: bool = False,
 ) -> S:
-    """Load, check If-Match's version, decide, append at the version loaded; the new state."""
+    """Load, check If-Match's version, decide, append at the version loaded; the new state.
+
+    `lock_appends` takes the store's append lock before anything is read, for commands whose
+    rules read other streams' facts that a concurrent command could change (unique names)."""
     with uow:
+        if lock_appends:
+            uow.store.lock_appends(uow.conn)
         state = load(uow, kind, entity_id)
-        uow.loaded(entity_id, lambda: _as_json(state))
         if expected_version is not None and expected_version != state.version:
             raise ConcurrencyError(entity_id, expected_version, state.version)
         events = decide(state)

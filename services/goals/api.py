@@ -180,14 +180,21 @@ def areas_blueprint(runtime: Runtime) -> Blueprint:
     resource.reads(schemas.AreaListQuery, schemas.AreaPageSchema, {"status": "status"})
     resource.create(
         schemas.DefineAreaSchema,
-        lambda uow, md, b: handlers.define_area(uow, md, **b),
-        "Define a development area of the long-term plan.",
+        lambda uow, md, b: handlers.define_area(
+            uow,
+            md,
+            name=b["name"],
+            description=b["description"],
+            plan_id=b["plan_id"],
+            decision=decision_of(b),
+        ),
+        "Define a development area of the long-term plan (a decision of the council).",
     )
     resource.command(
         "retire",
-        schemas.ReasonSchema,
-        lambda uow, md, i, v, b: handlers.retire_area(uow, md, i, v, b["reason"]),
-        "Retire an area: it takes no new strategic goals.",
+        schemas.ReasonAndDecisionSchema,
+        lambda uow, md, i, v, b: handlers.retire_area(uow, md, i, v, b["reason"], decision_of(b)),
+        "Retire an area by a decision of the council: it takes no new strategic goals.",
     )
     return blp
 
@@ -226,7 +233,8 @@ def _define_indicator(uow: UnitOfWork, md: Metadata, b: Body) -> Any:
             DataSource(source["kind"], source.get("kpi_id"), source.get("description", "")),
             Baseline(baseline["value"], baseline["year"]) if baseline else None,
         ),
-        targets={int(year): value for year, value in b.get("targets", {}).items()},
+        decision=decision_of(b),
+        targets=b.get("targets", {}),  # keys are years as text; the domain parses them
         thresholds=Thresholds(thresholds["green"], thresholds["yellow"]) if thresholds else None,
     )
 
@@ -296,9 +304,9 @@ def goals_blueprint(runtime: Runtime) -> Blueprint:
         "evaluate",
         schemas.EvaluateGoalSchema,
         lambda uow, md, i, v, b: handlers.evaluate_goal(
-            uow, md, i, v, b["outcome"], b["reasoning"], b["evaluated_on"]
+            uow, md, i, v, b["outcome"], b["reasoning"], b["evaluated_on"], decision_of(b)
         ),
-        "Evaluate an adopted goal at the end of its mandate period.",
+        "Evaluate an adopted goal at the end of its mandate period, by decision.",
     )
 
     indicators = Resource(
@@ -312,7 +320,7 @@ def goals_blueprint(runtime: Runtime) -> Blueprint:
     indicators.create(
         schemas.DefineIndicatorSchema,
         _define_indicator,
-        "Define an indicator on a goal, with targets and thresholds.",
+        "Define an indicator on a goal, with targets and thresholds, by decision.",
         path="/<goal_id>/indicators",
         location=f"indicators.{indicator.STREAM_TYPE}-one",
     )
@@ -363,21 +371,25 @@ def indicators_blueprint(runtime: Runtime) -> Blueprint:
     resource.command(
         "targets",
         schemas.TargetSchema,
-        lambda uow, md, i, v, b: handlers.set_target(uow, md, i, v, b["year"], b["value"]),
-        "Set the target value of one year of the goal's mandate period.",
+        lambda uow, md, i, v, b: handlers.set_target(
+            uow, md, i, v, b["year"], b["value"], decision_of(b)
+        ),
+        "Set the target value of one year of the goal's mandate period, by decision.",
     )
     resource.command(
         "thresholds",
-        schemas.ThresholdsSchema,
+        schemas.SetThresholdsSchema,
         lambda uow, md, i, v, b: handlers.set_thresholds(
-            uow, md, i, v, Thresholds(b["green"], b["yellow"])
+            uow, md, i, v, Thresholds(b["green"], b["yellow"]), decision_of(b)
         ),
-        "Set the green and yellow thresholds.",
+        "Set the green and yellow thresholds, by decision.",
     )
     resource.command(
         "retire",
-        schemas.ReasonSchema,
-        lambda uow, md, i, v, b: handlers.retire_indicator(uow, md, i, v, b["reason"]),
-        "Retire an indicator.",
+        schemas.ReasonAndDecisionSchema,
+        lambda uow, md, i, v, b: handlers.retire_indicator(
+            uow, md, i, v, b["reason"], decision_of(b)
+        ),
+        "Retire an indicator by decision.",
     )
     return blp

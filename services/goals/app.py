@@ -14,6 +14,7 @@ from services.goals.api import (
     indicators_blueprint,
     org_units_blueprint,
 )
+from services.goals.events import upcasters
 from services.goals.projections import own_projections
 from services.goals.seed import seed
 from shared.admin import event_store_blueprint
@@ -26,6 +27,7 @@ DEFINITION = ServiceDefinition(
     migrations_dir=Path(__file__).parent / "migrations",
     own_projections=own_projections,
     access=access,
+    upcasters=upcasters,
     seed=seed,
 )
 

@@ -1,13 +1,16 @@
-"""Command handlers of the goals service: load aggregates, let them decide, append — one
-transaction per command. The rules themselves live in `domain/`."""
+"""Command handlers of the goals service: load aggregates, read the facts their rules need,
+let them decide, append — one transaction per command. The rules themselves live in `domain/`;
+today's date (Europe/Stockholm) is read here and handed to the domain, which stays pure."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from services.goals import queries
 from services.goals.domain import areas, documents, goal, indicator, organisation
 from services.goals.domain.areas import DevelopmentArea
 from services.goals.domain.decisions import Decider, Decision
@@ -15,10 +18,11 @@ from services.goals.domain.documents import Content, SteeringDocument
 from services.goals.domain.goal import Goal, GoalContent, Lineage, Placement, UnitFacts
 from services.goals.domain.indicator import Definition, Indicator, Thresholds
 from services.goals.domain.organisation import OrgUnit
+from shared import values
 from shared.aggregate import DomainEvent
 from shared.commands import change, create, load
-from shared.errors import InvalidInput, RuleViolation
 from shared.events import Metadata
+from shared.store import ConcurrencyError
 from shared.uow import UnitOfWork
 
 # -- loading ------------------------------------------------------------------------------------
@@ -46,6 +50,8 @@ def new_id(prefix: str) -> str:
 
 
 # -- organisation units -------------------------------------------------------------------------
+# Each org-unit command first takes the store's append lock, so the facts it reads about other
+# units (siblings, the council, units below) cannot change before its own events are appended.
 
 
 def create_org_unit(
@@ -60,38 +66,64 @@ def create_org_unit(
     unit_id = unit_id or new_id(organisation.STREAM_PREFIX)
 
     def decide() -> list[DomainEvent]:
+        uow.store.lock_appends(uow.conn)
         parent = load(uow, organisation.KIND, parent_id, "parent_id") if parent_id else None
-        return OrgUnit.create(unit_id, name, kind, parent)
+        return OrgUnit.create(
+            unit_id,
+            name,
+            kind,
+            parent,
+            sibling_names=queries.sibling_names(uow.conn, parent_id),
+            open_of_kind=queries.open_units_of_kind(uow.conn, kind),
+        )
 
     return create(uow, metadata, organisation.KIND, unit_id, decide)
+
+
+def _change_unit(
+    uow: UnitOfWork,
+    metadata: Metadata,
+    unit_id: str,
+    expected_version: int | None,
+    decide: Callable[[OrgUnit], list[DomainEvent]],
+) -> OrgUnit:
+    """shared.commands.change, with the append lock taken before anything is read."""
+    return change(
+        uow, metadata, organisation.KIND, unit_id, expected_version, decide, lock_appends=True
+    )
 
 
 def rename_org_unit(
     uow: UnitOfWork, metadata: Metadata, unit_id: str, expected_version: int | None, name: str
 ) -> OrgUnit:
-    return change(
-        uow, metadata, organisation.KIND, unit_id, expected_version, lambda u: u.rename(name)
-    )
+    def decide(unit: OrgUnit) -> list[DomainEvent]:
+        siblings = queries.sibling_names(uow.conn, unit.parent_id, excluding=unit.id)
+        return unit.rename(name, sibling_names=siblings)
+
+    return _change_unit(uow, metadata, unit_id, expected_version, decide)
 
 
 def move_org_unit(
     uow: UnitOfWork, metadata: Metadata, unit_id: str, expected_version: int | None, parent_id: str
 ) -> OrgUnit:
-    from services.goals import queries
-
     def decide(unit: OrgUnit) -> list[DomainEvent]:
         parent = load(uow, organisation.KIND, parent_id, "parent_id")
-        return unit.move(parent, queries.ancestry(uow.conn, parent_id))
+        return unit.move(
+            parent,
+            queries.ancestry(uow.conn, parent_id),
+            sibling_names=queries.sibling_names(uow.conn, parent_id, excluding=unit.id),
+        )
 
-    return change(uow, metadata, organisation.KIND, unit_id, expected_version, decide)
+    return _change_unit(uow, metadata, unit_id, expected_version, decide)
 
 
 def close_org_unit(
     uow: UnitOfWork, metadata: Metadata, unit_id: str, expected_version: int | None, reason: str
 ) -> OrgUnit:
-    return change(
-        uow, metadata, organisation.KIND, unit_id, expected_version, lambda u: u.close(reason)
-    )
+    def decide(unit: OrgUnit) -> list[DomainEvent]:
+        return unit.close(reason, open_below=queries.open_units_below(uow.conn, unit.id))
+
+    return _change_unit(uow, metadata, unit_id, expected_version, decide)
 
 
 # -- steering documents -------------------------------------------------------------------------
@@ -139,14 +171,14 @@ def adopt_document(
     expected_version: int | None,
     decision: Decision,
 ) -> SteeringDocument:
-    return change(
-        uow,
-        metadata,
-        documents.KIND,
-        document_id,
-        expected_version,
-        lambda d: d.adopt(decision, resolve_decider(uow, decision.decided_by)),
-    )
+    today = values.today()
+
+    def decide(doc: SteeringDocument) -> list[DomainEvent]:
+        decider = resolve_decider(uow, decision.decided_by)
+        ancestry = queries.ancestry(uow.conn, doc.owner_unit_id)
+        return doc.adopt(decision, decider, ancestry, today=today)
+
+    return change(uow, metadata, documents.KIND, document_id, expected_version, decide)
 
 
 def revise_document(
@@ -157,16 +189,15 @@ def revise_document(
     changes: dict[str, Any],
     decision: Decision,
 ) -> SteeringDocument:
-    return change(
-        uow,
-        metadata,
-        documents.KIND,
-        document_id,
-        expected_version,
-        lambda d: d.revise(
-            replace(d.content, **changes), decision, resolve_decider(uow, decision.decided_by)
-        ),
-    )
+    today = values.today()
+
+    def decide(doc: SteeringDocument) -> list[DomainEvent]:
+        decider = resolve_decider(uow, decision.decided_by)
+        ancestry = queries.ancestry(uow.conn, doc.owner_unit_id)
+        content = replace(doc.content, **changes)
+        return doc.revise(content, decision, decider, ancestry, today=today)
+
+    return change(uow, metadata, documents.KIND, document_id, expected_version, decide)
 
 
 def repeal_document(
@@ -177,14 +208,14 @@ def repeal_document(
     reason: str,
     decision: Decision,
 ) -> SteeringDocument:
-    return change(
-        uow,
-        metadata,
-        documents.KIND,
-        document_id,
-        expected_version,
-        lambda d: d.repeal(reason, decision, resolve_decider(uow, decision.decided_by)),
-    )
+    today = values.today()
+
+    def decide(doc: SteeringDocument) -> list[DomainEvent]:
+        decider = resolve_decider(uow, decision.decided_by)
+        ancestry = queries.ancestry(uow.conn, doc.owner_unit_id)
+        return doc.repeal(reason, decision, decider, ancestry, today=today)
+
+    return change(uow, metadata, documents.KIND, document_id, expected_version, decide)
 
 
 # -- development areas --------------------------------------------------------------------------
@@ -197,34 +228,48 @@ def define_area(
     name: str,
     description: str,
     plan_id: str | None,
+    decision: Decision,
     area_id: str | None = None,
 ) -> DevelopmentArea:
     area_id = area_id or new_id(areas.STREAM_PREFIX)
+    today = values.today()
 
     def decide() -> list[DomainEvent]:
+        plan_type = None
         if plan_id:
             plan: SteeringDocument = load(uow, documents.KIND, plan_id, "plan_id")
-            if plan.doc_type not in ("long_term_plan", "vision"):
-                raise InvalidInput(
-                    "a development area belongs to a long-term plan or vision",
-                    {"plan_id": [f"a {plan.doc_type}"]},
-                )
-        return DevelopmentArea.define(area_id, name, description, plan_id)
+            plan_type = plan.doc_type
+        decider = resolve_decider(uow, decision.decided_by)
+        return DevelopmentArea.define(
+            area_id, name, description, plan_id, plan_type, decision, decider, today=today
+        )
 
     return create(uow, metadata, areas.KIND, area_id, decide)
 
 
 def retire_area(
-    uow: UnitOfWork, metadata: Metadata, area_id: str, expected_version: int | None, reason: str
+    uow: UnitOfWork,
+    metadata: Metadata,
+    area_id: str,
+    expected_version: int | None,
+    reason: str,
+    decision: Decision,
 ) -> DevelopmentArea:
-    return change(uow, metadata, areas.KIND, area_id, expected_version, lambda a: a.retire(reason))
+    today = values.today()
+
+    def decide(area: DevelopmentArea) -> list[DomainEvent]:
+        decider = resolve_decider(uow, decision.decided_by)
+        return area.retire(reason, decision, decider, today=today)
+
+    return change(uow, metadata, areas.KIND, area_id, expected_version, decide)
 
 
 # -- goals --------------------------------------------------------------------------------------
 
 
-def _placement_facts(uow: UnitOfWork, placement: Placement) -> tuple[list[Goal], bool]:
-    """The strategic goals a placement derives from, and whether its area is active."""
+def _placement_facts(uow: UnitOfWork, placement: Placement) -> tuple[list[Goal], bool, str | None]:
+    """The strategic goals a placement derives from, whether its area is active, and the
+    document type of its programme."""
     sources = _goals(uow, placement.derived_from, "derived_from")
     area_active = True
     if placement.development_area_id:
@@ -232,16 +277,13 @@ def _placement_facts(uow: UnitOfWork, placement: Placement) -> tuple[list[Goal],
             uow, areas.KIND, placement.development_area_id, "development_area_id"
         )
         area_active = area.status == "active"
+    programme_type = None
     if placement.programme_id:
         programme: SteeringDocument = load(
             uow, documents.KIND, placement.programme_id, "programme_id"
         )
-        if programme.doc_type != "political_programme":
-            raise InvalidInput(
-                "programme_id names a political programme",
-                {"programme_id": [f"a {programme.doc_type}"]},
-            )
-    return sources, area_active
+        programme_type = programme.doc_type
+    return sources, area_active, programme_type
 
 
 def draft_goal(
@@ -257,11 +299,12 @@ def draft_goal(
     goal_id: str | None = None,
 ) -> Goal:
     goal_id = goal_id or new_id(goal.STREAM_PREFIX)
-    with uow:
+
+    def decide() -> list[DomainEvent]:
         owner = unit_facts(uow, owner_unit_id)
-        sources, area_active = _placement_facts(uow, placement)
+        sources, area_active, programme_type = _placement_facts(uow, placement)
         predecessors = _goals(uow, lineage.predecessors, "lineage.predecessors") if lineage else []
-        events = Goal.draft(
+        return Goal.draft(
             goal_id,
             level,
             owner,
@@ -270,21 +313,12 @@ def draft_goal(
             placement,
             sources=sources,
             area_active=area_active,
+            programme_type=programme_type,
             lineage=lineage,
             predecessors=predecessors,
         )
-        uow.append(goal_id, goal.STREAM_TYPE, 0, [e.to_new_event() for e in events], metadata)
-        for predecessor in predecessors:  # the lineage is recorded on both sides
-            assert lineage is not None
-            uow.append(
-                predecessor.id,
-                goal.STREAM_TYPE,
-                predecessor.version,
-                [e.to_new_event() for e in predecessor.carry_forward(lineage, goal_id)],
-                metadata,
-            )
-    drafted = goal.KIND.fold_new(events)
-    return drafted
+
+    return create(uow, metadata, goal.KIND, goal_id, decide)
 
 
 def _changed(state: Goal, changes: dict[str, Any]) -> tuple[GoalContent, Placement]:
@@ -308,10 +342,9 @@ def edit_goal(
 ) -> Goal:
     def decide(state: Goal) -> list[DomainEvent]:
         content, placement = _changed(state, changes)
-        sources, area_active = _placement_facts(uow, placement)
-        return state.edit(
-            content, placement, unit_facts(uow, state.owner_unit_id), sources, area_active
-        )
+        sources, area_active, programme_type = _placement_facts(uow, placement)
+        owner = unit_facts(uow, state.owner_unit_id)
+        return state.edit(content, placement, owner, sources, area_active, programme_type)
 
     return change(uow, metadata, goal.KIND, goal_id, expected_version, decide)
 
@@ -323,11 +356,33 @@ def adopt_goal(
     expected_version: int | None,
     decision: Decision,
 ) -> Goal:
-    def decide(state: Goal) -> list[DomainEvent]:
+    """Adopt a draft; a goal that carries earlier ones forward records that on each of them in
+    the same transaction (only now: a draft successor may still be dropped)."""
+    today = values.today()
+    with uow:
+        state: Goal = load(uow, goal.KIND, goal_id)
+        if expected_version is not None and expected_version != state.version:
+            raise ConcurrencyError(goal_id, expected_version, state.version)
         sources = _goals(uow, state.placement.derived_from, "derived_from")
-        return state.adopt(decision, resolve_decider(uow, decision.decided_by), sources)
-
-    return change(uow, metadata, goal.KIND, goal_id, expected_version, decide)
+        decider = resolve_decider(uow, decision.decided_by)
+        events = state.adopt(decision, decider, sources, today=today)
+        lineage = state.lineage
+        predecessors = _goals(uow, lineage.predecessors, "lineage.predecessors") if lineage else []
+        uow.append(
+            goal_id, goal.STREAM_TYPE, state.version, [e.to_new_event() for e in events], metadata
+        )
+        for predecessor in predecessors:  # the lineage is recorded on both sides
+            assert lineage is not None
+            uow.append(
+                predecessor.id,
+                goal.STREAM_TYPE,
+                predecessor.version,
+                [e.to_new_event() for e in predecessor.carry_forward(goal_id, lineage.relation)],
+                metadata,
+            )
+    for event in events:
+        state = state.when(event)
+    return state
 
 
 def revise_goal(
@@ -338,9 +393,11 @@ def revise_goal(
     changes: dict[str, Any],
     decision: Decision,
 ) -> Goal:
+    today = values.today()
+
     def decide(state: Goal) -> list[DomainEvent]:
         content, placement = _changed(state, changes)
-        sources, area_active = _placement_facts(uow, placement)
+        sources, area_active, programme_type = _placement_facts(uow, placement)
         return state.revise(
             content,
             placement,
@@ -349,6 +406,8 @@ def revise_goal(
             unit_facts(uow, state.owner_unit_id),
             sources,
             area_active,
+            programme_type,
+            today=today,
         )
 
     return change(uow, metadata, goal.KIND, goal_id, expected_version, decide)
@@ -362,14 +421,13 @@ def retire_goal(
     reason: str,
     decision: Decision,
 ) -> Goal:
-    return change(
-        uow,
-        metadata,
-        goal.KIND,
-        goal_id,
-        expected_version,
-        lambda g: g.retire(reason, decision, resolve_decider(uow, decision.decided_by)),
-    )
+    today = values.today()
+
+    def decide(state: Goal) -> list[DomainEvent]:
+        decider = resolve_decider(uow, decision.decided_by)
+        return state.retire(reason, decision, decider, today=today)
+
+    return change(uow, metadata, goal.KIND, goal_id, expected_version, decide)
 
 
 def evaluate_goal(
@@ -379,16 +437,16 @@ def evaluate_goal(
     expected_version: int | None,
     outcome: str,
     reasoning: str,
-    evaluated_on: Any,
+    evaluated_on: dt.date,
+    decision: Decision,
 ) -> Goal:
-    return change(
-        uow,
-        metadata,
-        goal.KIND,
-        goal_id,
-        expected_version,
-        lambda g: g.evaluate(outcome, reasoning, evaluated_on),
-    )
+    today = values.today()
+
+    def decide(state: Goal) -> list[DomainEvent]:
+        decider = resolve_decider(uow, decision.decided_by)
+        return state.evaluate(outcome, reasoning, evaluated_on, decision, decider, today=today)
+
+    return change(uow, metadata, goal.KIND, goal_id, expected_version, decide)
 
 
 # -- indicators ---------------------------------------------------------------------------------
@@ -400,33 +458,30 @@ def define_indicator(
     goal_id: str,
     *,
     definition: Definition,
-    targets: dict[int, float] | None = None,
+    decision: Decision,
+    targets: Mapping[str, object] | Mapping[int, object] | None = None,
     thresholds: Thresholds | None = None,
     indicator_id: str | None = None,
 ) -> Indicator:
     """Define an indicator on a goal, with its first targets and thresholds in one command."""
     indicator_id = indicator_id or new_id(indicator.STREAM_PREFIX)
-    with uow:
+    today = values.today()
+
+    def decide() -> list[DomainEvent]:
         owner: Goal = load(uow, goal.KIND, goal_id)
-        events = Indicator.define(indicator_id, goal_id, owner.status, definition)
-        state = indicator.KIND.fold_new(events)
-        years = _period_years(owner)
-        for year, value in sorted((targets or {}).items()):
-            step = state.set_target(year, value, years)
-            events += step
-            state = indicator.KIND.fold_new(events)
-        if thresholds is not None:
-            events += state.set_thresholds(thresholds)
-        uow.append(
-            indicator_id, indicator.STREAM_TYPE, 0, [e.to_new_event() for e in events], metadata
+        decider = resolve_decider(uow, decision.decided_by)
+        return Indicator.define(
+            indicator_id,
+            owner,
+            definition,
+            decision,
+            decider,
+            today=today,
+            targets=targets,
+            thresholds=thresholds,
         )
-    result = indicator.KIND.fold_new(events)
-    return result
 
-
-def _period_years(owner: Goal) -> range:
-    mandate = owner.mandate
-    return range(mandate.first_year, mandate.last_year + 1)
+    return create(uow, metadata, indicator.KIND, indicator_id, decide)
 
 
 def set_target(
@@ -434,14 +489,16 @@ def set_target(
     metadata: Metadata,
     indicator_id: str,
     expected_version: int | None,
-    year: int,
-    value: float,
+    year: object,
+    value: object,
+    decision: Decision,
 ) -> Indicator:
+    today = values.today()
+
     def decide(state: Indicator) -> list[DomainEvent]:
         owner: Goal = load(uow, goal.KIND, state.goal_id)
-        if owner.status == "retired":
-            raise RuleViolation("the indicator's goal is retired")
-        return state.set_target(year, value, _period_years(owner))
+        decider = resolve_decider(uow, decision.decided_by)
+        return state.set_target(year, value, owner, decision, decider, today=today)
 
     return change(uow, metadata, indicator.KIND, indicator_id, expected_version, decide)
 
@@ -452,15 +509,16 @@ def set_thresholds(
     indicator_id: str,
     expected_version: int | None,
     thresholds: Thresholds,
+    decision: Decision,
 ) -> Indicator:
-    return change(
-        uow,
-        metadata,
-        indicator.KIND,
-        indicator_id,
-        expected_version,
-        lambda i: i.set_thresholds(thresholds),
-    )
+    today = values.today()
+
+    def decide(state: Indicator) -> list[DomainEvent]:
+        owner: Goal = load(uow, goal.KIND, state.goal_id)
+        decider = resolve_decider(uow, decision.decided_by)
+        return state.set_thresholds(thresholds, owner, decision, decider, today=today)
+
+    return change(uow, metadata, indicator.KIND, indicator_id, expected_version, decide)
 
 
 def retire_indicator(
@@ -469,7 +527,13 @@ def retire_indicator(
     indicator_id: str,
     expected_version: int | None,
     reason: str,
+    decision: Decision,
 ) -> Indicator:
-    return change(
-        uow, metadata, indicator.KIND, indicator_id, expected_version, lambda i: i.retire(reason)
-    )
+    today = values.today()
+
+    def decide(state: Indicator) -> list[DomainEvent]:
+        owner: Goal = load(uow, goal.KIND, state.goal_id)
+        decider = resolve_decider(uow, decision.decided_by)
+        return state.retire(reason, owner, decision, decider, today=today)
+
+    return change(uow, metadata, indicator.KIND, indicator_id, expected_version, decide)

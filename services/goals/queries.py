@@ -31,6 +31,41 @@ def ancestry(conn: psycopg.Connection[Any], unit_id: str) -> list[str]:
     return [r[0] for r in rows]
 
 
+def sibling_names(
+    conn: psycopg.Connection[Any], parent_id: str | None, excluding: str | None = None
+) -> list[str]:
+    """Names of the open units under `parent_id` (the roots if None), but `excluding`."""
+    units = versions.find(
+        conn, organisation.STREAM_TYPE, where={"parent_id": parent_id, "status": "active"}
+    )
+    return [u["name"] for u in units if u["id"] != excluding]
+
+
+def open_units_of_kind(conn: psycopg.Connection[Any], kind: str) -> int:
+    """How many open units of `kind` there are (e.g. councils)."""
+    where = {"kind": kind, "status": "active"}
+    return len(versions.find(conn, organisation.STREAM_TYPE, where=where))
+
+
+def open_units_below(conn: psycopg.Connection[Any], unit_id: str) -> list[str]:
+    """Names of the open units anywhere below `unit_id` (current organisation)."""
+    rows = conn.execute(
+        """WITH RECURSIVE down(id, depth) AS (
+               SELECT entity_id, 1 FROM entity_versions
+                WHERE entity_type = %s AND valid_to IS NULL AND state ->> 'parent_id' = %s
+             UNION ALL
+               SELECT v.entity_id, down.depth + 1 FROM entity_versions v
+                 JOIN down ON v.state ->> 'parent_id' = down.id
+                WHERE v.entity_type = %s AND v.valid_to IS NULL AND down.depth < 100)
+           SELECT v.state ->> 'name' FROM down
+             JOIN entity_versions v ON v.entity_id = down.id AND v.valid_to IS NULL
+            WHERE v.state ->> 'status' = 'active'
+            ORDER BY 1""",
+        [organisation.STREAM_TYPE, unit_id, organisation.STREAM_TYPE],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
 def goal_tree(
     conn: psycopg.Connection[Any], as_of: dt.datetime | None, period: str | None
 ) -> dict[str, Any]:

@@ -7,17 +7,18 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from services.goals.domain import documents, goal, indicator, organisation
 from services.goals.domain.decisions import ROLES
 from services.goals.domain.documents import DOCUMENT_TYPES
 from services.goals.domain.goal import LEVELS, OUTCOMES, PERSPECTIVES, RELATIONS
 from services.goals.domain.indicator import DIRECTIONS, SOURCES
 from services.goals.domain.organisation import KINDS
-from shared.schemas import AsOfQuery, PageQuery
+from shared.schemas import AsOfQuery, Number, PageQuery, Year
 
 TITLE = validate.Length(min=1, max=500)
 TEXT = validate.Length(max=10_000)
-YEAR = validate.Range(min=1900, max=2200)
-PERIOD = validate.Regexp(r"^\d{4}-\d{4}$", error="a mandate period like 2023-2026")
+#: ASCII digits and \Z: "\d" would take Unicode digits and "$" a trailing newline.
+PERIOD = validate.Regexp(r"\A[0-9]{4}-[0-9]{4}\Z", error="a mandate period like 2023-2026")
 
 
 def _id(**kw: object) -> fields.Str:
@@ -35,12 +36,18 @@ class DecisionFields(Schema):
             + ", ".join(ROLES)
         },
     )
-    decided_on = fields.Date(required=True, metadata={"description": "date of the decision"})
+    decided_on = fields.Date(
+        required=True,
+        metadata={"description": "date of the decision (not in the future, Europe/Stockholm)"},
+    )
     minute_ref = fields.Str(
         load_default=None,
         allow_none=True,
         validate=validate.Length(max=200),
-        metadata={"description": "minute reference, e.g. KF 2026-03-12 §45"},
+        metadata={
+            "description": "minute reference, e.g. KF 2026-03-12 §45; required when a "
+            "political body (council, executive board, committee, company board) decides"
+        },
     )
 
 
@@ -79,7 +86,7 @@ class CreateOrgUnitSchema(Schema):
             "(sektor) or unit (enhet)"
         },
     )
-    parent_id = fields.Str(load_default=None, allow_none=True)
+    parent_id = _id(load_default=None, allow_none=True)
 
 
 class RenameOrgUnitSchema(Schema):
@@ -101,8 +108,8 @@ class OrgUnitSchema(Schema):
 
 class OrgUnitListQuery(PageQuery):
     kind = fields.Str(validate=validate.OneOf(KINDS))
-    parent_id = fields.Str()
-    status = fields.Str(validate=validate.OneOf(("active", "closed")))
+    parent_id = _id()
+    status = fields.Str(validate=validate.OneOf(organisation.STATUSES))
 
 
 class OrgUnitPageSchema(Page):
@@ -156,8 +163,8 @@ class DocumentSchema(Schema):
 
 class DocumentListQuery(PageQuery):
     doc_type = fields.Str(validate=validate.OneOf(DOCUMENT_TYPES))
-    owner_unit_id = fields.Str()
-    status = fields.Str(validate=validate.OneOf(("draft", "adopted", "repealed")))
+    owner_unit_id = _id()
+    status = fields.Str(validate=validate.OneOf(documents.STATUSES))
 
 
 class DocumentPageSchema(Page):
@@ -167,10 +174,12 @@ class DocumentPageSchema(Page):
 # -- development areas --------------------------------------------------------------------------
 
 
-class DefineAreaSchema(Schema):
+class DefineAreaSchema(DecisionFields):
+    """Defined by the council (kommunfullmäktige): decided_by, decided_on and minute_ref."""
+
     name = fields.Str(required=True, validate=validate.Length(min=1, max=200))
     description = fields.Str(load_default="", validate=TEXT)
-    plan_id = fields.Str(load_default=None, allow_none=True)
+    plan_id = _id(load_default=None, allow_none=True)
 
 
 class AreaSchema(Schema):
@@ -203,10 +212,11 @@ class GoalChangeFields(Schema):
     description = fields.Str(validate=TEXT)
     perspectives = fields.List(
         fields.Str(validate=validate.OneOf(PERSPECTIVES)),
+        validate=validate.Length(max=len(PERSPECTIVES)),
         metadata={"description": "sustainability perspectives"},
     )
-    development_area_id = fields.Str(allow_none=True)
-    programme_id = fields.Str(allow_none=True)
+    development_area_id = _id(allow_none=True)
+    programme_id = _id(allow_none=True)
     derived_from = fields.List(
         _id(),
         validate=validate.Length(max=50),
@@ -226,7 +236,9 @@ class ReviseGoalSchema(GoalChangeFields, DecisionFields):
     pass
 
 
-class EvaluateGoalSchema(Schema):
+class EvaluateGoalSchema(DecisionFields):
+    """Decided by the body that adopts the goal: the council, or the owning committee or board."""
+
     outcome = fields.Str(required=True, validate=validate.OneOf(OUTCOMES))
     reasoning = fields.Str(required=True, validate=validate.Length(min=1, max=10_000))
     evaluated_on = fields.Date(required=True)
@@ -272,10 +284,10 @@ class GoalSchema(Schema):
 
 class GoalListQuery(PageQuery):
     level = fields.Str(validate=validate.OneOf(LEVELS))
-    owner_unit_id = fields.Str()
+    owner_unit_id = _id()
     period = fields.Str(validate=PERIOD)
-    status = fields.Str(validate=validate.OneOf(("draft", "adopted", "retired")))
-    development_area_id = fields.Str()
+    status = fields.Str(validate=validate.OneOf(goal.STATUSES))
+    development_area_id = _id()
 
 
 class GoalPageSchema(Page):
@@ -292,39 +304,50 @@ class TreeQuery(AsOfQuery):
 class SourceSchema(Schema):
     kind = fields.Str(required=True, validate=validate.OneOf(SOURCES))
     kpi_id = fields.Str(
-        load_default=None, allow_none=True, metadata={"description": "Kolada KPI id, e.g. N00945"}
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=20),
+        metadata={"description": "Kolada KPI id, e.g. N00945"},
     )
     description = fields.Str(load_default="", validate=validate.Length(max=500))
 
 
 class BaselineSchema(Schema):
-    value = fields.Float(required=True)
-    year = fields.Int(required=True, validate=YEAR)
+    value = Number(required=True)
+    year = Year(required=True)
 
 
 class ThresholdsSchema(Schema):
-    green = fields.Float(required=True)
-    yellow = fields.Float(required=True)
+    green = Number(required=True)
+    yellow = Number(required=True)
 
 
-class DefineIndicatorSchema(Schema):
+class SetThresholdsSchema(ThresholdsSchema, DecisionFields):
+    pass
+
+
+class DefineIndicatorSchema(DecisionFields):
+    """Decided with the goal: by the council for a strategic goal, by the owning committee or
+    company board for an operational one."""
+
     name = fields.Str(required=True, validate=validate.Length(min=1, max=300))
     unit_of_measure = fields.Str(required=True, validate=validate.Length(min=1, max=50))
     direction = fields.Str(required=True, validate=validate.OneOf(DIRECTIONS))
     source = fields.Nested(SourceSchema, required=True)
     baseline = fields.Nested(BaselineSchema, load_default=None, allow_none=True)
     targets = fields.Dict(
-        keys=fields.Str(validate=validate.Regexp(r"^\d{4}$")),
-        values=fields.Float(),
+        keys=fields.Str(validate=validate.Length(min=1, max=10)),  # years, parsed by the domain
+        values=Number(),
         load_default=dict,
-        metadata={"description": 'target per year, e.g. {"2026": 85}'},
+        validate=validate.Length(max=20),
+        metadata={"description": 'target per year of the mandate period, e.g. {"2026": 85}'},
     )
     thresholds = fields.Nested(ThresholdsSchema, load_default=None, allow_none=True)
 
 
-class TargetSchema(Schema):
-    year = fields.Int(required=True, validate=YEAR)
-    value = fields.Float(required=True)
+class TargetSchema(DecisionFields):
+    year = Year(required=True)
+    value = Number(required=True)
 
 
 class DefinitionOut(Schema):
@@ -346,7 +369,7 @@ class IndicatorSchema(Schema):
 
 
 class IndicatorListQuery(PageQuery):
-    status = fields.Str(validate=validate.OneOf(("active", "retired")))
+    status = fields.Str(validate=validate.OneOf(indicator.STATUSES))
 
 
 class IndicatorPageSchema(Page):

@@ -187,6 +187,7 @@ def seed(runtime: Runtime) -> str:
                 uow(), metadata, doc_id, None, Decision(kf, since, "KF 2009-01-26 §5")
             )
 
+    plan_decision = Decision(kf, dt.date(2009, 1, 26), "KF 2009-01-26 §5")
     for key, name, description in AREAS:
         area_id = seed_id(areas.STREAM_PREFIX, key)
         if missing(area_id):
@@ -196,11 +197,14 @@ def seed(runtime: Runtime) -> str:
                 name=name,
                 description=description,
                 plan_id=plan_id,
+                decision=plan_decision,
                 area_id=area_id,
             )
 
     goal_id = {key: seed_id(goal.STREAM_PREFIX, key) for key, *_ in STRATEGIC + OPERATIONAL}
     council = Decision(kf, dt.date(2022, 11, 28), "KF 2022-11-28 §120")
+    #: goal key -> the decision that adopted it; its indicators are decided with it
+    decided = {key: council for key, *_ in STRATEGIC}
     for key, area, title, perspectives in STRATEGIC:
         if missing(goal_id[key]):
             handlers.draft_goal(
@@ -216,8 +220,9 @@ def seed(runtime: Runtime) -> str:
             handlers.adopt_goal(uow(), metadata, goal_id[key], None, council)
 
     for key, owner, title, sources in OPERATIONAL:
+        body = seed_unit_id(owner)
+        decided[key] = Decision(body, dt.date(2023, 2, 15), f"{owner.upper()} §14")
         if missing(goal_id[key]):
-            body = seed_unit_id(owner)
             placement = Placement(derived_from=tuple(goal_id[s] for s in sources))
             handlers.draft_goal(
                 uow(),
@@ -229,13 +234,7 @@ def seed(runtime: Runtime) -> str:
                 placement=placement,
                 goal_id=goal_id[key],
             )
-            handlers.adopt_goal(
-                uow(),
-                metadata,
-                goal_id[key],
-                None,
-                Decision(body, dt.date(2023, 2, 15), f"{owner.upper()} §14"),
-            )
+            handlers.adopt_goal(uow(), metadata, goal_id[key], None, decided[key])
 
     for key, goal_key, name, unit, direction, source, baseline, targets, thresholds in INDICATORS:
         indicator_id = seed_id(indicator.STREAM_PREFIX, key)
@@ -245,6 +244,7 @@ def seed(runtime: Runtime) -> str:
                 metadata,
                 goal_id[goal_key],
                 definition=Definition(name, unit, direction, source, baseline),
+                decision=decided[goal_key],
                 targets=targets,
                 thresholds=thresholds,
                 indicator_id=indicator_id,

@@ -36,6 +36,7 @@ SCHOOL = seed_unit_id("hasslerud")
 STRATEGIC = seed_id("goal-", "s-trygg")
 SCHOOL_GOAL = seed_id("goal-", "o-kunskap")
 BUN_DECISION = {"decided_by": BUN, "decided_on": "2023-03-01", "minute_ref": "BUN 2023-03-01 §5"}
+KF_DECISION = {"decided_by": KF, "decided_on": "2023-02-01", "minute_ref": "KF 2023-02-01 §3"}
 _serial = itertools.count(1)
 
 #: (path, body) of the command to send, prepared with an admin client
@@ -114,6 +115,7 @@ def indicator_body() -> dict[str, Any]:
         "unit_of_measure": "%",
         "direction": "higher_is_better",
         "source": {"kind": "manual"},
+        **BUN_DECISION,
     }
 
 
@@ -123,11 +125,20 @@ def indicator(admin: SignedClient) -> str:
 
 
 def area_body() -> dict[str, Any]:
-    return {"name": f"Område {next(_serial)}", "description": "Ett nytt utvecklingsområde"}
+    return {
+        "name": f"Område {next(_serial)}",
+        "description": "Ett nytt utvecklingsområde",
+        **KF_DECISION,
+    }
 
 
 def on_unit(action: str, body: dict[str, Any]) -> Prepare:
     return lambda admin, n: (f"/api/v1/org-units/{new_unit(admin)}/{action}", body)
+
+
+def rename(admin: SignedClient, n: int) -> tuple[str, dict[str, Any]]:
+    """Sibling names are unique, so each cell renames its unit to a name of its own."""
+    return f"/api/v1/org-units/{new_unit(admin)}/rename", {"name": f"Omdöpt enhet {n}"}
 
 
 def on(
@@ -152,9 +163,7 @@ GOALS_CASES: dict[str, Case] = {
         ),
         201,
     ),
-    "/api/v1/org-units/<entity_id>/rename": Case(
-        SECTOR, OTHER_SECTOR, on_unit("rename", {"name": "Omdöpt enhet"})
-    ),
+    "/api/v1/org-units/<entity_id>/rename": Case(SECTOR, OTHER_SECTOR, rename),
     "/api/v1/org-units/<entity_id>/move": Case(BUN, SON, move),
     "/api/v1/org-units/<entity_id>/close": Case(
         SECTOR, OTHER_SECTOR, on_unit("close", {"reason": "Verksamheten flyttas"})
@@ -199,7 +208,7 @@ GOALS_CASES: dict[str, Case] = {
             "development-areas",
             lambda admin: created(admin.post("/api/v1/development-areas", area_body())),
             "retire",
-            {"reason": "Ingår i ett annat område"},
+            {"reason": "Ingår i ett annat område", **KF_DECISION},
         ),
     ),
     "/api/v1/goals": Case(
@@ -224,7 +233,13 @@ GOALS_CASES: dict[str, Case] = {
             "goals",
             adopted_goal,
             "evaluate",
-            {"outcome": "met", "reasoning": "Målet nåddes", "evaluated_on": "2026-11-02"},
+            {
+                "outcome": "met",
+                "reasoning": "Målet nåddes",
+                "evaluated_on": "2026-11-02",
+                **BUN_DECISION,
+                "decided_on": "2026-11-02",
+            },
         ),
     ),
     "/api/v1/goals/<goal_id>/indicators": Case(
@@ -234,13 +249,24 @@ GOALS_CASES: dict[str, Case] = {
         201,
     ),
     "/api/v1/indicators/<entity_id>/targets": Case(
-        BUN, SON, on("indicators", indicator, "targets", {"year": 2026, "value": 91.0})
+        BUN,
+        SON,
+        on("indicators", indicator, "targets", {"year": 2026, "value": 91.0, **BUN_DECISION}),
     ),
     "/api/v1/indicators/<entity_id>/thresholds": Case(
-        BUN, SON, on("indicators", indicator, "thresholds", {"green": 90.0, "yellow": 80.0})
+        BUN,
+        SON,
+        on(
+            "indicators",
+            indicator,
+            "thresholds",
+            {"green": 90.0, "yellow": 80.0, **BUN_DECISION},
+        ),
     ),
     "/api/v1/indicators/<entity_id>/retire": Case(
-        BUN, SON, on("indicators", indicator, "retire", {"reason": "Mäts inte längre"})
+        BUN,
+        SON,
+        on("indicators", indicator, "retire", {"reason": "Mäts inte längre", **BUN_DECISION}),
     ),
 }
 

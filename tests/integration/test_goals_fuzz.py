@@ -319,7 +319,9 @@ def seed_world(editor: SignedClient) -> dict[str, list[str]]:
         },
     )
     ok(f"/api/v1/documents/{vision}/adopt", decision)
-    area = created("/api/v1/development-areas", {"name": "Livskvalitet", "plan_id": vision})
+    area = created(
+        "/api/v1/development-areas", {"name": "Livskvalitet", "plan_id": vision, **decision}
+    )
     strategic = created(
         "/api/v1/goals",
         {
@@ -341,10 +343,8 @@ def seed_world(editor: SignedClient) -> dict[str, list[str]]:
             "derived_from": [strategic],
         },
     )
-    ok(
-        f"/api/v1/goals/{operational}/adopt",
-        {**decision, "decided_by": committee, "minute_ref": "SN 2023-02-01 §7"},
-    )
+    committee_decision = {**decision, "decided_by": committee, "minute_ref": "SN 2023-02-01 §7"}
+    ok(f"/api/v1/goals/{operational}/adopt", committee_decision)
     indicator = created(
         f"/api/v1/goals/{operational}/indicators",
         {
@@ -354,6 +354,7 @@ def seed_world(editor: SignedClient) -> dict[str, list[str]]:
             "source": {"kind": "kolada", "kpi_id": "U21468"},
             "targets": {"2024": 80, "2025": 85},
             "thresholds": {"green": 80, "yellow": 70},
+            **committee_decision,
         },
     )
     return {

@@ -108,6 +108,7 @@ def test_dates_outside_the_mandate_period_are_422(api: SignedClient) -> None:
             "direction": "higher_is_better",
             "source": {"kind": "manual"},
             "targets": {"2030": 12},
+            **COUNCIL_DECISION,
         },
     )
     assert "year" in problem(indicator, 422)["errors"]
@@ -139,6 +140,10 @@ def test_a_goal_carried_into_the_next_period_is_followed_across_periods(
         lineage={"relation": "continues", "predecessors": [STRATEGIC]},
     )
     assert successor["lineage"] == {"relation": "continues", "predecessors": [STRATEGIC]}
+    adopted = api.post(
+        f"/api/v1/goals/{successor['id']}/adopt", {**COUNCIL_DECISION, "decided_on": "2026-10-05"}
+    )
+    assert adopted.status_code == 200, adopted.get_json()
     predecessor = api.get(f"/api/v1/goals/{STRATEGIC}").get_json()
     assert predecessor["successors"] == [{"goal_id": successor["id"], "relation": "continues"}]
     history = api.get(f"/api/v1/history/{STRATEGIC}").get_json()["events"]
@@ -199,6 +204,7 @@ def test_indicator_targets_and_thresholds_over_http(api: SignedClient) -> None:
             "baseline": {"value": 71.5, "year": 2022},
             "targets": {"2025": 75, "2026": 78},
             "thresholds": {"green": 76, "yellow": 70},
+            **COUNCIL_DECISION,
         },
     )
     assert created.status_code == 201, created.get_json()
@@ -207,13 +213,15 @@ def test_indicator_targets_and_thresholds_over_http(api: SignedClient) -> None:
     path = f"/api/v1/indicators/{indicator['id']}"
     changed = api.post(
         f"{path}/targets",
-        {"year": 2026, "value": 80},
+        {"year": 2026, "value": 80, **COUNCIL_DECISION},
         headers={"If-Match": created.headers["ETag"]},
     )
     assert changed.status_code == 200 and changed.get_json()["targets"]["2026"] == 80.0
     listed = api.get(f"/api/v1/goals/{STRATEGIC}/indicators").get_json()["items"]
     assert indicator["id"] in {i["id"] for i in listed}
-    bad = problem(api.post(f"{path}/thresholds", {"green": 60, "yellow": 70}), 422)
+    bad = problem(
+        api.post(f"{path}/thresholds", {"green": 60, "yellow": 70, **COUNCIL_DECISION}), 422
+    )
     assert "thresholds" in bad["errors"]
     kolada = problem(
         api.post(
@@ -223,6 +231,7 @@ def test_indicator_targets_and_thresholds_over_http(api: SignedClient) -> None:
                 "unit_of_measure": "%",
                 "direction": "higher_is_better",
                 "source": {"kind": "kolada", "kpi_id": "945"},
+                **COUNCIL_DECISION,
             },
         ),
         422,

@@ -117,9 +117,11 @@ def test_a_process_owner_is_recorded_by_the_editors_of_the_owning_unit() -> None
 def test_the_guard_checks_a_change_on_the_state_the_command_loaded() -> None:
     guard = CommandGuard(ACCESS, editor("son"), "doc", {}, "doc-1")
     guard.entered(None)  # a change is not checked on entering
-    guard.loaded(None, "doc-other", lambda: {"owner_unit_id": "son"})  # another stream
     with pytest.raises(Forbidden):
         guard.loaded(None, "doc-1", lambda: STATES["doc-1"])
+    allowed = CommandGuard(ACCESS, editor("son"), "doc", {}, "doc-1")
+    allowed.loaded(None, "doc-1", lambda: {"owner_unit_id": "son"})
+    assert allowed.checked
 
 
 def test_the_guard_checks_a_creation_on_entering_and_only_once() -> None:

@@ -82,9 +82,9 @@ SAMPLES: list[DomainEvent] = [
     SteeringDocument.Repealed(
         DOC, "Ersatt av ny framtidsplan", "chief_executive", dt.date(2027, 1, 9), None
     ),
-    DevelopmentArea.Defined(AREA, "Ökad rörlighet", "Kommunikationer och resande", DOC),
-    DevelopmentArea.Defined(AREA, "Ett synligt Götene", "", None),
-    DevelopmentArea.Retired(AREA, "Slås ihop med Attraktiva livsmiljöer"),
+    DevelopmentArea.Defined(AREA, "Ökad rörlighet", "Kommunikationer och resande", DOC, *DECISION),
+    DevelopmentArea.Defined(AREA, "Ett synligt Götene", "", None, None, None, None),
+    DevelopmentArea.Retired(AREA, "Slås ihop med Attraktiva livsmiljöer", *DECISION),
     Goal.Drafted(
         GOAL,
         "strategic",
@@ -108,10 +108,14 @@ SAMPLES: list[DomainEvent] = [
     Goal.Revised(GOAL, GOAL_CONTENT, PLACEMENT, *DECISION),
     Goal.Retired(GOAL, "Uppnått", *DECISION),
     Goal.Evaluated(
-        GOAL, "partly_met", "Två av tre indikatorer nådde målvärdet", dt.date(2030, 12, 1)
+        GOAL,
+        "partly_met",
+        "Två av tre indikatorer nådde målvärdet",
+        dt.date(2030, 12, 1),
+        *DECISION,
     ),
     Goal.CarriedForward(OLD_GOAL, GOAL, "continues"),
-    Indicator.Defined(INDICATOR, GOAL, KOLADA),
+    Indicator.Defined(INDICATOR, GOAL, KOLADA, *DECISION),
     Indicator.Defined(
         INDICATOR,
         GOAL,
@@ -121,10 +125,13 @@ SAMPLES: list[DomainEvent] = [
             "lower_is_better",
             DataSource("survey", None, "Medborgarundersökningen"),
         ),
+        None,  # recorded as v1, before indicators carried their decision
+        None,
+        None,
     ),
-    Indicator.TargetSet(INDICATOR, 2027, 65.0),
-    Indicator.ThresholdsSet(INDICATOR, Thresholds(green=65, yellow=60.5)),
-    Indicator.Retired(INDICATOR, "Kolada slutar publicera nyckeltalet"),
+    Indicator.TargetSet(INDICATOR, 2027, 65.0, *DECISION),
+    Indicator.ThresholdsSet(INDICATOR, Thresholds(green=65, yellow=60.5), *DECISION),
+    Indicator.Retired(INDICATOR, "Kolada slutar publicera nyckeltalet", *DECISION),
 ]
 
 
@@ -318,10 +325,10 @@ def test_the_schemas_refuse_events_of_the_wrong_shape() -> None:
     assert violations(no_decider, schema) == ["$.data: 'decided_by' is missing"]
     assert violations(no_actor, schema) == ["$: 'actor' is missing"]
     assert violations(adopted, MESSAGES["GoalRetired.v1"]["payload"]) != []
-    target = on_the_wire(Indicator.TargetSet(INDICATOR, 2027, 65.0), FULL_METADATA)
+    target = on_the_wire(Indicator.TargetSet(INDICATOR, 2027, 65.0, *DECISION), FULL_METADATA)
     assert target["data"]["year"] == 2027
     wrong_year = {**target, "data": {**target["data"], "year": "2027"}}
-    assert violations(wrong_year, MESSAGES["IndicatorTargetSet.v1"]["payload"]) == [
+    assert violations(wrong_year, MESSAGES["IndicatorTargetSet.v2"]["payload"]) == [
         "$.data.year: '2027' is not integer"
     ]
 

@@ -7,23 +7,35 @@ edition by a new decision; earlier editions stay in the history and in `as_of`.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal, get_args
 
-from services.goals.domain.decisions import (
-    Decider,
-    Decision,
-    require_decider,
-    require_minute_ref,
-)
+from services.goals.domain import decisions
+from services.goals.domain.decisions import Decider, DeciderKind, Decision, require_decider
+from shared import values
 from shared.aggregate import AggregateKind, DomainEvent, EventRegistry
 from shared.errors import InvalidInput, RuleViolation
 
 STREAM_TYPE = "steering_document"
 STREAM_PREFIX = "document-"
 
-#: document type -> who may adopt it
-ADOPTED_BY: dict[str, tuple[str, ...]] = {
+DocType = Literal[
+    "vision",
+    "long_term_plan",
+    "political_programme",
+    "statutory_plan",
+    "policy",
+    "guideline",
+    "action_plan",
+    "routine",
+]
+DocStatus = Literal["draft", "adopted", "repealed"]
+DOCUMENT_TYPES: tuple[DocType, ...] = get_args(DocType)
+STATUSES: tuple[DocStatus, ...] = get_args(DocStatus)
+
+#: document type -> who may adopt it ("fastställs av", DOMAIN.md)
+ADOPTED_BY: dict[DocType, tuple[DeciderKind, ...]] = {
     "vision": ("council",),
     "long_term_plan": ("council",),
     "political_programme": ("council",),
@@ -33,9 +45,6 @@ ADOPTED_BY: dict[str, tuple[str, ...]] = {
     "action_plan": ("manager",),
     "routine": ("manager", "process_owner"),
 }
-DOCUMENT_TYPES = tuple(ADOPTED_BY)
-#: Political bodies minute their decisions; their adoptions need a minute reference.
-POLITICAL = ("council", "executive_board", "committee", "company")
 
 
 @dataclass(frozen=True)
@@ -51,10 +60,10 @@ class Content:
 @dataclass(frozen=True)
 class SteeringDocument:
     id: str
-    doc_type: str
+    doc_type: DocType
     owner_unit_id: str
     content: Content
-    status: str = "draft"  # draft, adopted, repealed
+    status: DocStatus = "draft"
     edition: int = 0  # 1 when first adopted, +1 per revision
     decision: Decision | None = None
     version: int = 0
@@ -65,7 +74,7 @@ class SteeringDocument:
 
         TYPE = "SteeringDocumentDrafted.v1"
         document_id: str
-        doc_type: str
+        doc_type: DocType
         owner_unit_id: str
         content: Content
 
@@ -120,18 +129,14 @@ class SteeringDocument:
         content: Content,
         owner_closed: bool = False,
     ) -> list[DomainEvent]:
-        if doc_type not in ADOPTED_BY:
-            raise InvalidInput(
-                f"unknown document type {doc_type!r}; one of {', '.join(DOCUMENT_TYPES)}",
-                {"doc_type": ["unknown type"]},
-            )
+        checked = _doc_type(doc_type)
         if owner_closed:
             raise RuleViolation(
                 "the owning unit is closed and takes no new documents",
                 {"owner_unit_id": ["closed unit"]},
             )
         return [
-            SteeringDocument.Drafted(document_id, doc_type, owner_unit_id, _valid_content(content))
+            SteeringDocument.Drafted(document_id, checked, owner_unit_id, _valid_content(content))
         ]
 
     def edit(self, content: Content) -> list[DomainEvent]:
@@ -141,25 +146,42 @@ class SteeringDocument:
             )
         return [SteeringDocument.Edited(self.id, _valid_content(content))]
 
-    def adopt(self, decision: Decision, decider: Decider) -> list[DomainEvent]:
+    def adopt(
+        self,
+        decision: Decision,
+        decider: Decider,
+        owner_ancestry: Sequence[str],
+        *,
+        today: dt.date,
+    ) -> list[DomainEvent]:
+        """`owner_ancestry`: the ids from the owning unit up to the council, itself first."""
         if self.status != "draft":
             raise RuleViolation(
                 f"the document is {self.status}; only a draft can be adopted"
                 + ("; revise it instead" if self.status == "adopted" else "")
             )
-        self._check_decider(decision, decider)
+        decision = self._check_decision(decision, decider, owner_ancestry, today)
         return [
             SteeringDocument.Adopted(
                 self.id, 1, decision.decided_by, decision.decided_on, decision.minute_ref
             )
         ]
 
-    def revise(self, content: Content, decision: Decision, decider: Decider) -> list[DomainEvent]:
+    def revise(
+        self,
+        content: Content,
+        decision: Decision,
+        decider: Decider,
+        owner_ancestry: Sequence[str],
+        *,
+        today: dt.date,
+    ) -> list[DomainEvent]:
         if self.status != "adopted":
             raise RuleViolation(
                 f"only an adopted document can be revised; this one is {self.status}"
             )
-        self._check_decider(decision, decider)
+        decision = self._check_decision(decision, decider, owner_ancestry, today)
+        decisions.not_before(decision, self._decided_on, "a revision")
         return [
             SteeringDocument.Revised(
                 self.id,
@@ -171,25 +193,45 @@ class SteeringDocument:
             )
         ]
 
-    def repeal(self, reason: str, decision: Decision, decider: Decider) -> list[DomainEvent]:
+    def repeal(
+        self,
+        reason: str,
+        decision: Decision,
+        decider: Decider,
+        owner_ancestry: Sequence[str],
+        *,
+        today: dt.date,
+    ) -> list[DomainEvent]:
         if self.status != "adopted":
             raise RuleViolation(
                 f"only an adopted document can be repealed; this one is {self.status}"
             )
-        if not reason.strip():
-            raise InvalidInput("say why the document is repealed", {"reason": ["blank"]})
-        self._check_decider(decision, decider)
+        reason = decisions.reason(reason, "the document is repealed")
+        decision = self._check_decision(decision, decider, owner_ancestry, today)
+        decisions.not_before(decision, self._decided_on, "a repeal")
         return [
             SteeringDocument.Repealed(
                 self.id,
-                reason.strip(),
+                reason,
                 decision.decided_by,
                 decision.decided_on,
                 decision.minute_ref,
             )
         ]
 
-    def _check_decider(self, decision: Decision, decider: Decider) -> None:
+    @property
+    def _decided_on(self) -> dt.date | None:
+        return self.decision.decided_on if self.decision else None
+
+    def _check_decision(
+        self,
+        decision: Decision,
+        decider: Decider,
+        owner_ancestry: Sequence[str],
+        today: dt.date,
+    ) -> Decision:
+        """The type's body or role, and a body only if it owns the document or stands above
+        its owner: one committee does not adopt another committee's policy."""
         what = f"a {self.doc_type.replace('_', ' ')}"
         require_decider(decider, ADOPTED_BY[self.doc_type], what)
         if decider.kind == "manager" and decider.unit_id != self.owner_unit_id:
@@ -198,8 +240,16 @@ class SteeringDocument:
                 f"not by {decider.name}",
                 {"decided_by": ["another unit"]},
             )
-        if decider.kind in POLITICAL:
-            require_minute_ref(decision, f"adopting {what}")
+        if decider.unit_id is not None and decider.unit_id not in (
+            self.owner_unit_id,
+            *owner_ancestry,
+        ):
+            raise RuleViolation(
+                f"{what} of one unit is adopted by that unit or a body above it, "
+                f"not by {decider.name}",
+                {"decided_by": ["neither the owning unit nor a body above it"]},
+            )
+        return decisions.valid_decision(decision, decider, today, f"adopting {what}")
 
     # -- folding ------------------------------------------------------------------------------
     @staticmethod
@@ -240,15 +290,29 @@ def _decision(event: Any) -> Decision:
     return Decision(event.decided_by, event.decided_on, event.minute_ref)
 
 
+def _doc_type(doc_type: str) -> DocType:
+    for known in DOCUMENT_TYPES:
+        if doc_type == known:
+            return known
+    raise InvalidInput(
+        f"unknown document type {doc_type!r}; one of {', '.join(DOCUMENT_TYPES)}",
+        {"doc_type": ["unknown type"]},
+    )
+
+
 def _valid_content(content: Content) -> Content:
-    title = content.title.strip()
-    if not title:
-        raise InvalidInput("a document needs a title", {"title": ["must not be blank"]})
-    if content.valid_to is not None and content.valid_to < content.valid_from:
-        raise InvalidInput(
-            "a document cannot stop applying before it starts", {"valid_to": ["before valid_from"]}
+    title = values.name(content.title, "title", 500)
+    if content.valid_to is not None:
+        values.not_before(
+            content.valid_to,
+            content.valid_from,
+            "valid_to",
+            "a document cannot stop applying before it starts",
         )
-    return replace(content, title=title, summary=content.summary.strip())
+    summary = values.text(
+        content.summary, "summary", max_length=10_000, multiline=True, required=False
+    )
+    return replace(content, title=title, summary=summary)
 
 
 EVENTS = EventRegistry(

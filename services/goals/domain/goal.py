@@ -13,20 +13,29 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal, get_args
 
-from services.goals.domain.decisions import Decider, Decision, require_decider, require_minute_ref
+from services.goals.domain import decisions
+from services.goals.domain.decisions import Decider, DeciderKind, Decision, require_decider
+from shared import values
 from shared.aggregate import AggregateKind, DomainEvent, EventRegistry
 from shared.errors import InvalidInput, RuleViolation
 
 STREAM_TYPE = "goal"
 STREAM_PREFIX = "goal-"
-LEVELS = ("strategic", "operational")
-PERSPECTIVES = ("social", "economic", "environmental")
-OUTCOMES = ("met", "partly_met", "not_met")
-RELATIONS = ("continues", "split_from", "merged_from")
-OPERATIONAL_OWNERS = ("committee", "company")
-_PERIOD = re.compile(r"^(\d{4})-(\d{4})$")
+Level = Literal["strategic", "operational"]
+GoalStatus = Literal["draft", "adopted", "retired"]
+Perspective = Literal["social", "economic", "environmental"]
+Outcome = Literal["met", "partly_met", "not_met"]
+Relation = Literal["continues", "split_from", "merged_from"]
+LEVELS: tuple[Level, ...] = get_args(Level)
+STATUSES: tuple[GoalStatus, ...] = get_args(GoalStatus)
+PERSPECTIVES: tuple[Perspective, ...] = get_args(Perspective)
+OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
+RELATIONS: tuple[Relation, ...] = get_args(Relation)
+OPERATIONAL_OWNERS: tuple[DeciderKind, ...] = ("committee", "company")
+#: ASCII digits and \Z: "\d" would take "٢٠٢٣" and "$" a trailing newline.
+_PERIOD = re.compile(r"\A([0-9]{4})-([0-9]{4})\Z", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -38,13 +47,13 @@ class MandatePeriod:
 
     @staticmethod
     def parse(text: str) -> MandatePeriod:
-        match = _PERIOD.match(text.strip())
+        match = _PERIOD.match(text)
         if not match or int(match[2]) - int(match[1]) != 3:
             raise InvalidInput(
                 f"a mandate period is four years written like 2023-2026, not {text!r}",
                 {"period": ["not a four-year period"]},
             )
-        return MandatePeriod(int(match[1]), int(match[2]))
+        return MandatePeriod(values.year(match[1], "period"), values.year(match[2], "period"))
 
     def __str__(self) -> str:
         return f"{self.first_year}-{self.last_year}"
@@ -54,26 +63,26 @@ class MandatePeriod:
 class GoalContent:
     title: str
     description: str = ""
-    perspectives: tuple[str, ...] = ()  # sustainability perspectives it serves
+    perspectives: tuple[Perspective, ...] = ()  # sustainability perspectives it serves
 
 
 @dataclass(frozen=True)
 class Lineage:
     """Where a goal comes from in an earlier period."""
 
-    relation: str  # continues, split_from, merged_from
+    relation: Relation
     predecessors: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class Successor:
     goal_id: str
-    relation: str
+    relation: Relation
 
 
 @dataclass(frozen=True)
 class Evaluation:
-    outcome: str  # met, partly_met, not_met
+    outcome: Outcome
     reasoning: str
     evaluated_on: dt.date
 
@@ -100,13 +109,13 @@ class UnitFacts:
 @dataclass(frozen=True)
 class Goal:
     id: str
-    level: str
+    level: Level
     owner_unit_id: str
     period: str
     content: GoalContent
     placement: Placement
     lineage: Lineage | None = None
-    status: str = "draft"  # draft, adopted, retired
+    status: GoalStatus = "draft"
     decision: Decision | None = None
     evaluation: Evaluation | None = None
     successors: tuple[Successor, ...] = ()
@@ -119,7 +128,7 @@ class Goal:
 
         TYPE = "GoalDrafted.v1"
         goal_id: str
-        level: str
+        level: Level
         owner_unit_id: str
         period: str
         content: GoalContent
@@ -172,11 +181,15 @@ class Goal:
     class Evaluated(DomainEvent):
         """A goal was evaluated at the end of its mandate period (utvärderat)."""
 
-        TYPE = "GoalEvaluated.v1"
+        TYPE = "GoalEvaluated.v2"
         goal_id: str
-        outcome: str
+        outcome: Outcome
         reasoning: str
         evaluated_on: dt.date
+        #: who decided the evaluation; null only in events recorded as v1, before it was asked
+        decided_by: str | None
+        decided_on: dt.date | None
+        minute_ref: str | None
 
     @dataclass(frozen=True)
     class CarriedForward(DomainEvent):
@@ -185,7 +198,7 @@ class Goal:
         TYPE = "GoalCarriedForward.v1"
         goal_id: str
         successor_id: str
-        relation: str
+        relation: Relation
 
     # -- commands -----------------------------------------------------------------------------
     @staticmethod
@@ -199,29 +212,29 @@ class Goal:
         *,
         sources: Sequence[Goal] = (),
         area_active: bool = True,
+        programme_type: str | None = None,
         lineage: Lineage | None = None,
         predecessors: Sequence[Goal] = (),
     ) -> list[DomainEvent]:
         """Draft a goal. `sources` are the goals of `placement.derived_from`, `predecessors`
-        those of `lineage`, as they are now."""
+        those of `lineage`, as they are now; `programme_type` is the document type of
+        `placement.programme_id`."""
         mandate = MandatePeriod.parse(period)
-        if level not in LEVELS:
-            raise InvalidInput(
-                f"level is strategic or operational, not {level!r}", {"level": ["unknown level"]}
-            )
+        checked = _level(level)
         if owner.closed:
             raise RuleViolation(
                 f"{owner.name} is closed and takes no new goals", {"owner_unit_id": ["closed unit"]}
             )
         content = _valid_content(content)
-        _check_placement(level, owner, mandate, placement, sources, area_active)
+        _check_placement(checked, owner, mandate, placement, sources, area_active, programme_type)
         if lineage is not None:
-            _check_lineage(level, mandate, lineage, predecessors)
-        return [Goal.Drafted(goal_id, level, owner.id, str(mandate), content, placement, lineage)]
+            lineage = _check_lineage(checked, mandate, lineage, predecessors)
+        return [Goal.Drafted(goal_id, checked, owner.id, str(mandate), content, placement, lineage)]
 
-    def carry_forward(self, lineage: Lineage, successor_id: str) -> list[DomainEvent]:
-        """The event on a predecessor when a successor is drafted."""
-        return [Goal.CarriedForward(self.id, successor_id, lineage.relation)]
+    def carry_forward(self, successor_id: str, relation: Relation) -> list[DomainEvent]:
+        """The event on a predecessor when its successor is adopted: only then is the goal
+        carried forward (a draft may still be dropped)."""
+        return [Goal.CarriedForward(self.id, successor_id, relation)]
 
     def edit(
         self,
@@ -230,6 +243,7 @@ class Goal:
         owner: UnitFacts,
         sources: Sequence[Goal] = (),
         area_active: bool = True,
+        programme_type: str | None = None,
     ) -> list[DomainEvent]:
         if self.status != "draft":
             raise RuleViolation(
@@ -238,18 +252,25 @@ class Goal:
                 "reference)"
             )
         content = _valid_content(content)
-        _check_placement(self.level, owner, self.mandate, placement, sources, area_active)
+        _check_placement(
+            self.level, owner, self.mandate, placement, sources, area_active, programme_type
+        )
         return [Goal.Edited(self.id, content, placement)]
 
     def adopt(
-        self, decision: Decision, decider: Decider, sources: Sequence[Goal] = ()
+        self,
+        decision: Decision,
+        decider: Decider,
+        sources: Sequence[Goal] = (),
+        *,
+        today: dt.date,
     ) -> list[DomainEvent]:
         if self.status != "draft":
             raise RuleViolation(
                 f"the goal is {self.status}; only a draft goal can be adopted"
                 + ("; revise it by a new decision instead" if self.status == "adopted" else "")
             )
-        self._check_decision(decision, decider)
+        decision = self._check_decision(decision, decider, today)
         if self.level == "operational":
             _check_sources(self.mandate, self.placement.derived_from, sources)
         return [
@@ -265,15 +286,21 @@ class Goal:
         owner: UnitFacts,
         sources: Sequence[Goal] = (),
         area_active: bool = True,
+        programme_type: str | None = None,
+        *,
+        today: dt.date,
     ) -> list[DomainEvent]:
         if self.status != "adopted":
             raise RuleViolation(
                 f"only an adopted goal is revised by decision; this one is "
                 f"{self.status}" + ("; edit the draft instead" if self.status == "draft" else "")
             )
-        self._check_decision(decision, decider)
+        decision = self._check_decision(decision, decider, today)
+        decisions.not_before(decision, self._decided_on, "a revision")
         content = _valid_content(content)
-        _check_placement(self.level, owner, self.mandate, placement, sources, area_active)
+        _check_placement(
+            self.level, owner, self.mandate, placement, sources, area_active, programme_type
+        )
         return [
             Goal.Revised(
                 self.id,
@@ -285,32 +312,41 @@ class Goal:
             )
         ]
 
-    def retire(self, reason: str, decision: Decision, decider: Decider) -> list[DomainEvent]:
+    def retire(
+        self, reason: str, decision: Decision, decider: Decider, *, today: dt.date
+    ) -> list[DomainEvent]:
         if self.status == "retired":
             raise RuleViolation("the goal is already retired")
-        if not reason.strip():
-            raise InvalidInput("say why the goal is retired", {"reason": ["must not be blank"]})
-        self._check_decision(decision, decider, check_date=False)
+        reason = decisions.reason(reason, "the goal is retired")
+        decision = self._check_decision(decision, decider, today, check_period=False)
+        decisions.not_before(decision, self._decided_on, "a retirement")
         return [
             Goal.Retired(
                 self.id,
-                reason.strip(),
+                reason,
                 decision.decided_by,
                 decision.decided_on,
                 decision.minute_ref,
             )
         ]
 
-    def evaluate(self, outcome: str, reasoning: str, evaluated_on: dt.date) -> list[DomainEvent]:
-        """The evaluation at the end of the mandate period (met / partly met / not met)."""
+    def evaluate(
+        self,
+        outcome: str,
+        reasoning: str,
+        evaluated_on: dt.date,
+        decision: Decision,
+        decider: Decider,
+        *,
+        today: dt.date,
+    ) -> list[DomainEvent]:
+        """The evaluation at the end of the mandate period (met / partly met / not met), decided
+        by the body that adopted the goal."""
         if self.status != "adopted":
             raise RuleViolation(f"only an adopted goal is evaluated; this one is {self.status}")
-        if outcome not in OUTCOMES:
-            raise InvalidInput(
-                f"outcome is one of {', '.join(OUTCOMES)}", {"outcome": ["unknown outcome"]}
-            )
-        if not reasoning.strip():
-            raise InvalidInput("an evaluation needs its reasoning", {"reasoning": ["blank"]})
+        checked = _outcome(outcome)
+        reasoning = values.text(reasoning, "reasoning", max_length=10_000, multiline=True)
+        values.not_in_future(evaluated_on, today, "evaluated_on", "an evaluation")
         mandate = self.mandate
         if not (mandate.last_year <= evaluated_on.year <= mandate.last_year + 1):
             raise InvalidInput(
@@ -318,28 +354,49 @@ class Goal:
                 f"{mandate.last_year} or {mandate.last_year + 1}, not on {evaluated_on}",
                 {"evaluated_on": ["outside the end of the mandate period"]},
             )
-        return [Goal.Evaluated(self.id, outcome, reasoning.strip(), evaluated_on)]
+        decision = self._check_decision(decision, decider, today, check_period=False)
+        return [
+            Goal.Evaluated(
+                self.id,
+                checked,
+                reasoning,
+                evaluated_on,
+                decision.decided_by,
+                decision.decided_on,
+                decision.minute_ref,
+            )
+        ]
 
     @property
     def mandate(self) -> MandatePeriod:
         return MandatePeriod.parse(self.period)
 
-    def _check_decision(
-        self, decision: Decision, decider: Decider, check_date: bool = True
-    ) -> None:
+    @property
+    def _decided_on(self) -> dt.date | None:
+        return self.decision.decided_on if self.decision else None
+
+    def require_decider(self, decider: Decider, what: str) -> None:
+        """A strategic goal's decisions are the council's; an operational goal's are the
+        committee's or company board's that owns it (also for its indicators)."""
         if self.level == "strategic":
-            require_decider(decider, ("council",), "a strategic goal")
+            require_decider(decider, ("council",), what)
         else:
-            require_decider(decider, OPERATIONAL_OWNERS, "an operational goal")
+            require_decider(decider, OPERATIONAL_OWNERS, what)
             if decider.unit_id != self.owner_unit_id:
                 raise RuleViolation(
-                    f"an operational goal is decided by the committee or board that owns it, "
+                    f"{what} is decided by the committee or board that owns it, "
                     f"not by {decider.name}",
                     {"decided_by": ["not the owning body"]},
                 )
-        require_minute_ref(decision, "a goal decision")
+
+    def _check_decision(
+        self, decision: Decision, decider: Decider, today: dt.date, check_period: bool = True
+    ) -> Decision:
+        what = "a strategic goal" if self.level == "strategic" else "an operational goal"
+        self.require_decider(decider, what)
+        decision = decisions.valid_decision(decision, decider, today, "a goal decision")
         mandate = self.mandate
-        if check_date and not (
+        if check_period and not (
             mandate.first_year - 1 <= decision.decided_on.year <= mandate.last_year
         ):
             raise InvalidInput(
@@ -347,6 +404,7 @@ class Goal:
                 f"{mandate.last_year}, not on {decision.decided_on}",
                 {"decided_on": ["outside the mandate period"]},
             )
+        return decision
 
     # -- folding ------------------------------------------------------------------------------
     @staticmethod
@@ -402,10 +460,24 @@ def _decision(event: Any) -> Decision:
     return Decision(event.decided_by, event.decided_on, event.minute_ref)
 
 
+def _level(level: str) -> Level:
+    for known in LEVELS:
+        if level == known:
+            return known
+    raise InvalidInput(
+        f"level is strategic or operational, not {level!r}", {"level": ["unknown level"]}
+    )
+
+
+def _outcome(outcome: str) -> Outcome:
+    for known in OUTCOMES:
+        if outcome == known:
+            return known
+    raise InvalidInput(f"outcome is one of {', '.join(OUTCOMES)}", {"outcome": ["unknown outcome"]})
+
+
 def _valid_content(content: GoalContent) -> GoalContent:
-    title = content.title.strip()
-    if not title:
-        raise InvalidInput("a goal needs a title", {"title": ["must not be blank"]})
+    title = values.name(content.title, "title", 500)
     unknown = [p for p in content.perspectives if p not in PERSPECTIVES]
     if unknown:
         raise InvalidInput(
@@ -415,19 +487,27 @@ def _valid_content(content: GoalContent) -> GoalContent:
     return replace(
         content,
         title=title,
-        description=content.description.strip(),
+        description=values.text(
+            content.description, "description", max_length=10_000, multiline=True, required=False
+        ),
         perspectives=tuple(dict.fromkeys(content.perspectives)),
     )
 
 
 def _check_placement(
-    level: str,
+    level: Level,
     owner: UnitFacts,
     mandate: MandatePeriod,
     placement: Placement,
     sources: Sequence[Goal],
     area_active: bool,
+    programme_type: str | None,
 ) -> None:
+    if placement.programme_id and programme_type != "political_programme":
+        raise InvalidInput(
+            "programme_id names a political programme",
+            {"programme_id": [f"a {programme_type or 'missing document'}"]},
+        )
     if level == "strategic":
         if owner.kind != "council":
             raise RuleViolation(
@@ -486,8 +566,8 @@ def _check_sources(
 
 
 def _check_lineage(
-    level: str, mandate: MandatePeriod, lineage: Lineage, predecessors: Sequence[Goal]
-) -> None:
+    level: Level, mandate: MandatePeriod, lineage: Lineage, predecessors: Sequence[Goal]
+) -> Lineage:
     if lineage.relation not in RELATIONS:
         raise InvalidInput(
             f"lineage relation is one of {', '.join(RELATIONS)}",
@@ -521,6 +601,7 @@ def _check_lineage(
                 f"{goal_id} is of {goal.period}; a goal is carried forward into a later period",
                 {"lineage.predecessors": ["not earlier"]},
             )
+    return replace(lineage, predecessors=tuple(dict.fromkeys(lineage.predecessors)))
 
 
 EVENTS = EventRegistry(
