@@ -63,6 +63,19 @@ ADMIN = Identity("key:test-admin", "admin", "*")
 REPO = Path(__file__).resolve().parent.parent
 
 
+def feed_seeded_goals(goals: Runtime, plans: Runtime) -> None:
+    """Seed goals (Götene) and apply its events to plans' read models, as the consumer would
+    (without the broker: the broker path is tested in tests/e2e)."""
+    from services.goals.seed import seed
+    from shared.envelope import ReceivedEvent
+
+    seed(goals)
+    with connect(goals) as conn:
+        events = goals.store.read_all(conn, limit=10_000, upcast=False)
+    with connect(plans) as conn, conn.transaction():
+        plans.applier.apply_all(conn, [ReceivedEvent("/styrkort/goals", e) for e in events])
+
+
 def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
     """Poll until `predicate()` is truthy; return its value or fail naming `what`."""
     deadline = time.monotonic() + timeout

@@ -12,10 +12,9 @@ from services.goals.app import create_app as create_goals_app
 from services.goals.seed import seed, seed_id, seed_unit_id
 from services.plans.app import create_app as create_plans_app
 from shared import values
-from shared.envelope import ReceivedEvent
 from shared.identity import Identity
 from shared.runtime import Runtime
-from tests.support import ADMIN, SignedClient, connect
+from tests.support import ADMIN, SignedClient, connect, feed_seeded_goals
 
 KF = seed_unit_id("kf")
 BUN = seed_unit_id("bun")
@@ -139,11 +138,7 @@ def test_an_unknown_deciding_body_is_not_found(goals_app: Flask) -> None:
 def test_a_school_editor_cannot_adopt_or_close_another_units_plan(
     goals: Runtime, plans: Runtime
 ) -> None:
-    seed(goals)
-    with connect(goals) as conn:
-        events = goals.store.read_all(conn, limit=10_000, upcast=False)
-    with connect(plans) as conn, conn.transaction():
-        plans.applier.apply_all(conn, [ReceivedEvent("/styrkort/goals", e) for e in events])
+    feed_seeded_goals(goals, plans)
     app = create_plans_app(plans.config, plans)
     admin = SignedClient(app, ADMIN)
     care_plan = admin.post(

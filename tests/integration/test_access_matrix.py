@@ -22,10 +22,9 @@ from services.goals.seed import seed, seed_id, seed_unit_id
 from services.plans.app import create_app as create_plans_app
 from services.plans.domain.plan import period_dates
 from shared import values
-from shared.envelope import ReceivedEvent
 from shared.identity import Identity
 from shared.runtime import Runtime
-from tests.support import ADMIN, SignedClient, connect
+from tests.support import ADMIN, SignedClient, connect, feed_seeded_goals
 
 KF = seed_unit_id("kf")
 BUN = seed_unit_id("bun")
@@ -449,11 +448,7 @@ def goals_app(goals: Runtime) -> Flask:
 
 @pytest.fixture
 def plans_app(goals: Runtime, plans: Runtime) -> Flask:
-    seed(goals)
-    with connect(goals) as conn:
-        events = goals.store.read_all(conn, limit=10_000, upcast=False)
-    with connect(plans) as conn, conn.transaction():
-        plans.applier.apply_all(conn, [ReceivedEvent("/styrkort/goals", e) for e in events])
+    feed_seeded_goals(goals, plans)
     return create_plans_app(plans.config, plans)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from services.goals.seed import seed, seed_id, seed_unit_id
+from services.goals.seed import seed_id, seed_unit_id
 from services.plans.app import create_app
 from services.plans.projections import GoalChangesFlagPlans, ImprovementProposalsBecomeActivities
 from shared import values
@@ -18,7 +18,7 @@ from shared.envelope import ReceivedEvent
 from shared.events import RecordedEvent
 from shared.identity import Identity
 from shared.runtime import Runtime
-from tests.support import SignedClient, connect
+from tests.support import SignedClient, connect, feed_seeded_goals
 
 SECTOR = seed_unit_id("sektor-bou")
 BUN = seed_unit_id("bun")
@@ -34,11 +34,7 @@ ARABIC_INDIC_2027 = "\u0662\u0660\u0662\u0667"
 
 @pytest.fixture
 def app(goals: Runtime, plans: Runtime) -> Any:
-    seed(goals)
-    with connect(goals) as conn:
-        events = goals.store.read_all(conn, limit=10_000, upcast=False)
-    with connect(plans) as conn, conn.transaction():
-        plans.applier.apply_all(conn, [ReceivedEvent("/styrkort/goals", e) for e in events])
+    feed_seeded_goals(goals, plans)
     return create_app(plans.config, plans)
 
 

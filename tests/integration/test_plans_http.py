@@ -7,12 +7,11 @@ from typing import Any
 
 import pytest
 
-from services.goals.seed import seed, seed_id, seed_unit_id
+from services.goals.seed import seed_id, seed_unit_id
 from services.plans.app import create_app
-from shared.envelope import ReceivedEvent
 from shared.identity import Identity
 from shared.runtime import Runtime
-from tests.support import AUDITOR, EDITOR, READER, SignedClient, connect
+from tests.support import AUDITOR, EDITOR, READER, SignedClient, feed_seeded_goals
 
 SECTOR = seed_unit_id("sektor-bou")
 OTHER_SECTOR = seed_unit_id("sektor-sov")
@@ -21,11 +20,7 @@ SCHOOL_GOAL = seed_id("goal-", "o-kunskap")
 
 @pytest.fixture
 def app(goals: Runtime, plans: Runtime) -> Any:
-    seed(goals)
-    with connect(goals) as conn:
-        events = goals.store.read_all(conn, limit=10_000, upcast=False)
-    with connect(plans) as conn, conn.transaction():
-        plans.applier.apply_all(conn, [ReceivedEvent("/styrkort/goals", e) for e in events])
+    feed_seeded_goals(goals, plans)
     return create_app(plans.config, plans)
 
 
