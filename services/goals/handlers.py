@@ -37,7 +37,7 @@ def resolve_decider(uow: UnitOfWork, decided_by: str) -> Decider:
     """A unit id decides through the unit's body (or manager); otherwise it names a role."""
     if decided_by.startswith(organisation.STREAM_PREFIX):
         unit: OrgUnit = load(uow, organisation.KIND, decided_by, "decided_by")
-        return Decider.of_unit(unit.id, unit.kind, unit.name)
+        return Decider.of_unit(unit.id, unit.kind, unit.name, unit.closed)
     return Decider.of_role(decided_by)
 
 

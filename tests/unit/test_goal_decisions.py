@@ -716,3 +716,9 @@ def test_transitions_of_documents_are_refused_with_the_reason() -> None:
         adopted.adopt(BY_SON, SON_BOARD, ANCESTRY["son"], today=TODAY)
     with pytest.raises(InvalidInput, match="say why"):
         adopted.repeal(" ", BY_SON, SON_BOARD, ANCESTRY["son"], today=TODAY)
+
+
+def test_a_closed_unit_takes_no_decisions() -> None:
+    with pytest.raises(RuleViolation, match="closed and takes no decisions") as refused:
+        Decider.of_unit("bun", "committee", "Barn- och utbildningsnämnden", closed=True)
+    assert refused.value.fields == {"decided_by": ["closed unit"]}

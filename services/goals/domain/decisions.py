@@ -61,8 +61,13 @@ class Decider:
     unit_id: str | None = None
 
     @staticmethod
-    def of_unit(unit_id: str, unit_kind: str, name: str) -> Decider:
-        """A unit decides through its body; a sector or unit through its manager."""
+    def of_unit(unit_id: str, unit_kind: str, name: str, closed: bool = False) -> Decider:
+        """A unit decides through its body; a sector or unit through its manager. A closed
+        unit (avvecklad) takes no more decisions."""
+        if closed:
+            raise RuleViolation(
+                f"{name} is closed and takes no decisions", {"decided_by": ["closed unit"]}
+            )
         kind: DeciderKind
         match unit_kind:
             case "sector" | "unit":
