@@ -73,13 +73,16 @@ def field(name: str) -> Callable[[Conn, Mapping[str, Any]], Sequence[Unit]]:
 
 
 def owner_of(
-    entity_field: str, ownership: Callable[[], Ownership]
+    entity_field: str, ownership: Callable[[], Ownership], prefix: str
 ) -> Callable[[Conn, Mapping[str, Any], Any], Sequence[Unit]]:
-    """The units of another entity named by `entity_field` (an activity is its plan's)."""
+    """The units of another entity named by `entity_field` (an activity is its plan's);
+    `prefix` is that entity's id prefix, so an id of another kind is not found."""
 
     def units(conn: Conn, values: Mapping[str, Any], *_: Any) -> Sequence[Unit]:
         entity_id = values.get(entity_field)
-        state = versions.get(conn, str(entity_id)) if entity_id else None
+        state = None
+        if isinstance(entity_id, str) and entity_id.startswith(prefix):
+            state = versions.get(conn, entity_id)
         if state is None:
             raise NotFound(f"no {entity_field} {entity_id}", {entity_field: ["unknown"]})
         return ownership().existing(conn, state, {})
@@ -236,7 +239,7 @@ class Access:
             return who.scope == self.tree.root(conn)
         ancestry = self.tree.ancestry(conn, unit)
         if not ancestry:
-            raise NotFound(f"no organisation unit {unit}", {"unit": ["no such unit"]})
+            raise NotFound(f"no organisation unit {unit}", {"unit_id": ["no such unit"]})
         return who.scope in ancestry
 
 

@@ -158,8 +158,14 @@ def name(value: str, field: str = "name", max_length: int = 200) -> str:
 
 
 def name_key(value: str) -> str:
-    """What makes two names the same name: case and runs of whitespace do not count."""
-    return " ".join(unicodedata.normalize("NFKC", value).casefold().split())
+    """What makes two names the same name: case, runs of whitespace and characters that show
+    nothing (zero-width spaces and joiners, soft hyphens, U+034F) do not count."""
+    visible = "".join(
+        c
+        for c in unicodedata.normalize("NFKC", value)
+        if unicodedata.category(c) != "Cf" and c != "\u034f"
+    )
+    return " ".join(visible.casefold().split())
 
 
 # -- dates ---------------------------------------------------------------------------------------

@@ -37,7 +37,8 @@ def access() -> Access:
             areas.STREAM_TYPE: Ownership(existing=whole, new=whole),
             goal.STREAM_TYPE: GOAL,
             indicator.STREAM_TYPE: Ownership(
-                existing=owner_of("goal_id", lambda: GOAL), new=owner_of("goal_id", lambda: GOAL)
+                existing=owner_of("goal_id", lambda: GOAL, goal.STREAM_PREFIX),
+                new=owner_of("goal_id", lambda: GOAL, goal.STREAM_PREFIX),
             ),
         },
     )

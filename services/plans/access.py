@@ -18,10 +18,11 @@ def access() -> Access:
         {
             plan.STREAM_TYPE: PLAN,
             activity.STREAM_TYPE: Ownership(
-                existing=owner_of("plan_id", lambda: PLAN), new=owner_of("plan_id", lambda: PLAN)
+                existing=owner_of("plan_id", lambda: PLAN, plan.STREAM_PREFIX),
+                new=owner_of("plan_id", lambda: PLAN, plan.STREAM_PREFIX),
             ),
             agreement.STREAM_TYPE: Ownership(
-                existing=field("unit_id"), new=owner_of("plan_id", lambda: PLAN)
+                existing=field("unit_id"), new=owner_of("plan_id", lambda: PLAN, plan.STREAM_PREFIX)
             ),
         },
     )

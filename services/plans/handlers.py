@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from services.plans.domain import activity, agreement, plan, proposal
 from services.plans.domain.activity import Activity, IndicatorFacts, Work
@@ -27,7 +27,7 @@ from services.plans.domain.proposal import ImprovementProposal
 from shared import values, versions
 from shared.aggregate import DomainEvent
 from shared.commands import change, load
-from shared.errors import NotFound, RuleViolation, StyrkortError
+from shared.errors import InvalidInput, NotFound, RuleViolation, StyrkortError
 from shared.events import Metadata
 from shared.store import ConcurrencyError
 from shared.uow import UnitOfWork
@@ -94,17 +94,40 @@ def draft_plan(
     return plan.KIND.fold_new(events)
 
 
+def _open_work(uow: UnitOfWork, plan_id: str) -> list[Work]:
+    """What the plan's open activities (planned, in progress) are."""
+    found = versions.find(uow.conn, activity.STREAM_TYPE, where={"plan_id": plan_id})
+    return [
+        activity.KIND.restore(a).work for a in found if a["status"] in ("planned", "in_progress")
+    ]
+
+
+def _change_open_plan(
+    uow: UnitOfWork,
+    metadata: Metadata,
+    plan_id: str,
+    expected: int | None,
+    what: str,
+    decide: Callable[[ActionPlan], list[DomainEvent]],
+) -> ActionPlan:
+    """shared.commands.change for what a closed unit's plan no longer takes (`what`)."""
+
+    def decide_if_open(state: ActionPlan) -> list[DomainEvent]:
+        state.require_unit_open(known_unit(uow, state.unit_id), what)
+        return decide(state)
+
+    return change(uow, metadata, plan.KIND, plan_id, expected, decide_if_open)
+
+
 def link_goals(
     uow: UnitOfWork, metadata: Metadata, plan_id: str, expected: int | None, goal_ids: Sequence[str]
 ) -> ActionPlan:
-    return change(
-        uow,
-        metadata,
-        plan.KIND,
-        plan_id,
-        expected,
-        lambda p: p.link_goals(known_goals(uow, goal_ids)),
-    )
+    def decide(state: ActionPlan) -> list[DomainEvent]:
+        linked = state.link_goals(known_goals(uow, goal_ids))
+        state.require_goals_kept(goal_ids, _open_work(uow, plan_id))
+        return linked
+
+    return _change_open_plan(uow, metadata, plan_id, expected, "new goals", decide)
 
 
 def adopt_plan(
@@ -116,12 +139,12 @@ def adopt_plan(
     decided_on: dt.date,
     minute_ref: str | None,
 ) -> ActionPlan:
-    return change(
+    return _change_open_plan(
         uow,
         metadata,
-        plan.KIND,
         plan_id,
         expected,
+        "decisions",
         lambda p: p.adopt(decided_by, decided_on, minute_ref, values.today()),
     )
 
@@ -137,21 +160,20 @@ def revise_plan(
     decided_on: dt.date,
     minute_ref: str | None,
 ) -> ActionPlan:
-    return change(
-        uow,
-        metadata,
-        plan.KIND,
-        plan_id,
-        expected,
-        lambda p: p.revise(
+    def decide(state: ActionPlan) -> list[DomainEvent]:
+        revised = state.revise(
             title,
             known_goals(uow, goal_ids) if goal_ids is not None else None,
             decided_by,
             decided_on,
             minute_ref,
             values.today(),
-        ),
-    )
+        )
+        if goal_ids is not None:
+            state.require_goals_kept(goal_ids, _open_work(uow, plan_id))
+        return revised
+
+    return _change_open_plan(uow, metadata, plan_id, expected, "decisions", decide)
 
 
 def enter_phase(
@@ -163,12 +185,12 @@ def enter_phase(
     since: dt.date | None,
 ) -> ActionPlan:
     today = values.today()
-    return change(
+    return _change_open_plan(
         uow,
         metadata,
-        plan.KIND,
         plan_id,
         expected,
+        "phase changes",
         lambda p: p.enter_phase(phase, since or today, today),
     )
 
@@ -206,6 +228,7 @@ def plan_activity(uow: UnitOfWork, metadata: Metadata, plan_id: str, work: Work)
     activity_id = f"{activity.STREAM_PREFIX}{uuid.uuid4()}"
     with uow:
         owner = load(uow, plan.KIND, plan_id)
+        owner.require_unit_open(known_unit(uow, owner.unit_id), "new activities")
         indicators = known_indicators(uow, work.indicator_ids)
         events = Activity.plan(activity_id, owner, work, indicators)
         uow.append(
@@ -241,9 +264,9 @@ def take_improvement_proposal(
     metadata: Metadata,
     *,
     proposal_id: str,
-    unit_id: str,
-    period: str,
-    title: str,
+    unit_id: object,
+    period: object,
+    title: object,
 ) -> ImprovementProposal | None:
     """The reaction to an improvement proposal (reports.events): it becomes a proposed activity
     of the unit's plan for the period after the report's, the plan drafted if there is none —
@@ -256,11 +279,17 @@ def take_improvement_proposal(
             return None  # delivered again: decided the first time
         appends: list[tuple[str, str, int, list[DomainEvent]]] = []
         try:
+            if not isinstance(unit_id, str) or not isinstance(title, str):
+                raise InvalidInput(
+                    "the proposal names no unit_id or title this service can read",
+                    {"proposal": ["unreadable"]},
+                )
             next_one = next_period(check_period(period))
             plan_id = plan_id_for(unit_id, next_one)
             events = uow.load(plan_id)
             if events:
                 owner = plan.KIND.fold_new(plan.EVENTS.decode_all(events))
+                owner.require_unit_open(known_unit(uow, unit_id), "new activities")
             else:
                 drafted = ActionPlan.draft(
                     plan_id,
@@ -307,6 +336,7 @@ def make_agreement(
     agreement_id = f"{agreement.STREAM_PREFIX}{uuid.uuid4()}"
     with uow:
         owner = load(uow, plan.KIND, plan_id)
+        owner.require_unit_open(known_unit(uow, owner.unit_id), "new agreements")
         events = EmployeeAgreement.make(
             agreement_id,
             owner,

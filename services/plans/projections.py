@@ -202,9 +202,10 @@ class ImprovementProposalsBecomeActivities(Projection):
             ReactionUnitOfWork(conn, self.store, self.projections),
             _reaction_metadata(event),
             proposal_id=event.stream_id,
-            unit_id=str(data["unit_id"]),
-            period=str(data["period"]),
-            title=str(data["title"]),
+            # raw: a proposal missing a field is recorded as rejected, never retried forever
+            unit_id=data.get("unit_id"),
+            period=data.get("period"),
+            title=data.get("title"),
         )
 
 

@@ -460,3 +460,21 @@ def test_closed_value_sets_are_literals_the_events_carry() -> None:
     flag_hints = typing.get_type_hints(ActionPlan.FlaggedForReview)
     assert set(typing.get_args(flag_hints["reason"])) == {"goal_revised", "goal_retired"}
     assert typing.get_args(typing.get_type_hints(ActionPlan)["status"]) == plan_mod.PLAN_STATUSES
+
+
+def test_a_closed_units_plan_takes_nothing_new() -> None:
+    plan = drafted()
+    plan.require_unit_open(SECTOR, "decisions")
+    gone = UnitFacts("bou", "Sektor barn och utbildning", "sector", "closed")
+    with pytest.raises(RuleViolation, match="closed: its plan takes no decisions") as refused:
+        plan.require_unit_open(gone, "decisions")
+    assert refused.value.fields == {"unit_id": ["closed unit"]}
+
+
+def test_a_plan_keeps_the_goals_its_open_activities_serve() -> None:
+    plan = drafted((ADOPTED, OTHER))
+    serving = Work("Läsa", "rektor", DAY, DAY, goal_ids=("goal-o",))
+    plan.require_goals_kept(("goal-o",), [serving])
+    with pytest.raises(RuleViolation, match="served by the open activity 'Läsa'") as refused:
+        plan.require_goals_kept(("goal-p",), [serving])
+    assert refused.value.fields == {"goal_ids": ["served by an open activity"]}

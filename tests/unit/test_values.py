@@ -109,6 +109,11 @@ def test_a_name_longer_than_its_limit_is_refused() -> None:
         values.name("Götene kommun", max_length=5)
 
 
+@pytest.mark.parametrize("hidden", ["\u200b", "\u00ad", "\u200d", "\u034f", "\u2060"])
+def test_names_compare_without_characters_that_show_nothing(hidden: str) -> None:
+    assert values.name_key(f"Hasslerud{hidden}skolan") == values.name_key("Hasslerudskolan")
+
+
 def test_names_compare_without_case_and_runs_of_whitespace() -> None:
     assert values.name_key("Sektor  Barn och\tUtbildning") == values.name_key(
         "sektor barn och utbildning"

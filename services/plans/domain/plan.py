@@ -376,6 +376,27 @@ class ActionPlan:
         """The day the plan was drafted: its first phase (plan) began then."""
         return self.phases[0].since
 
+    def require_unit_open(self, unit: UnitFacts, what: str) -> None:
+        """A closed unit (avvecklad) takes no more decisions, goals, phases, activities or
+        agreements in its plans; its plans may still be closed and their work finished."""
+        if unit.status != "active":
+            raise RuleViolation(
+                f"{unit.name} is closed: its plan takes no {what}", {"unit_id": ["closed unit"]}
+            )
+
+    def require_goals_kept(self, goal_ids: Sequence[str], open_work: Sequence[Any]) -> None:
+        """A goal the plan's open activities serve stays among the plan's goals (an
+        activity's goals are among its plan's): finish, cancel or change those first."""
+        kept = set(goal_ids)
+        for work in open_work:
+            dropped = [g for g in work.goal_ids if g not in kept]
+            if dropped:
+                raise RuleViolation(
+                    f"{dropped[0]} is served by the open activity {work.title!r}; finish, "
+                    "cancel or change it before the plan stops serving that goal",
+                    {"goal_ids": ["served by an open activity"]},
+                )
+
     def require_open(self, what: str) -> None:
         """Nothing is added to a closed plan: activities, their progress, agreements."""
         if self.status == "closed":
