@@ -350,7 +350,7 @@ class Tally:
 def drive(
     port: int,
     parent_id: str,
-    client: int,
+    client: int | str,
     stop_at: float,
     tally: Tally,
     identity: Identity = EDITOR,

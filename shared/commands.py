@@ -52,12 +52,13 @@ def change(
 ) -> S:
     """Load, check If-Match's version, decide, append at the version loaded; the new state.
 
-    `lock_appends` takes the store's append lock before anything is read, for commands whose
-    rules read other streams' facts that a concurrent command could change (unique names)."""
+    `lock_appends` takes the store's append lock before the command's rules read other
+    streams' facts that a concurrent command could change (unique names)."""
     with uow:
+        state = load(uow, kind, entity_id)  # and the caller's access checked, before the lock
         if lock_appends:
             uow.store.lock_appends(uow.conn)
-        state = load(uow, kind, entity_id)
+            # loaded before the lock: a change that came between is a conflict at append
         if expected_version is not None and expected_version != state.version:
             raise ConcurrencyError(entity_id, expected_version, state.version)
         events = decide(state)

@@ -10,6 +10,7 @@ so the patterns here are ASCII-only and anchored with `\\Z`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 import unicodedata
@@ -157,6 +158,7 @@ def name(value: str, field: str = "name", max_length: int = 200) -> str:
     return text(value, field, max_length=max_length)
 
 
+@functools.lru_cache(maxsize=65_536)  # a unit's siblings are compared again at every change
 def name_key(value: str) -> str:
     """What makes two names the same name: case, runs of whitespace and characters that show
     nothing (zero-width spaces and joiners, soft hyphens, U+034F) do not count."""

@@ -10,10 +10,7 @@ from typing import Any
 from services.goals.domain import areas, documents, goal, indicator, organisation
 from shared.access import Access, Ownership, SqlOrgTree, field, owner_of, whole
 
-ORG_TREE = SqlOrgTree(
-    "SELECT entity_id AS id, state ->> 'parent_id' AS parent_id, state ->> 'kind' AS kind "
-    f"FROM entity_versions WHERE entity_type = '{organisation.STREAM_TYPE}' AND valid_to IS NULL"
-)
+ORG_TREE = SqlOrgTree()  # org_ancestry() and org_root() of migrations/0003
 
 
 def _unit_and_new_parent(conn: Any, state: Any, body: Any) -> list[str | None]:

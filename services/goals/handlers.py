@@ -74,7 +74,12 @@ def create_org_unit(
             kind,
             parent,
             sibling_names=queries.sibling_names(uow.conn, parent_id),
-            open_of_kind=queries.open_units_of_kind(uow.conn, kind),
+            # only the kinds a municipality has one of are counted (not every school)
+            open_of_kind=(
+                queries.open_units_of_kind(uow.conn, kind)
+                if kind in organisation.SINGLE_KINDS
+                else 0
+            ),
         )
 
     return create(uow, metadata, organisation.KIND, unit_id, decide)

@@ -31,14 +31,24 @@ def ancestry(conn: psycopg.Connection[Any], unit_id: str) -> list[str]:
     return [r[0] for r in rows]
 
 
+#: The current organisation units, written as migration 0003's partial index is, so PostgreSQL
+#: uses it (a parameter in place of 'org_unit' would not match the index's predicate).
+_ORG_UNITS = f"entity_type = '{organisation.STREAM_TYPE}' AND valid_to IS NULL"
+
+
 def sibling_names(
     conn: psycopg.Connection[Any], parent_id: str | None, excluding: str | None = None
 ) -> list[str]:
     """Names of the open units under `parent_id` (the roots if None), but `excluding`."""
-    units = versions.find(
-        conn, organisation.STREAM_TYPE, where={"parent_id": parent_id, "status": "active"}
-    )
-    return [u["name"] for u in units if u["id"] != excluding]
+    # the expression `state ->> 'parent_id'` is the one migration 0003 indexes
+    parent = "IS NULL" if parent_id is None else "= %(parent)s"
+    rows = conn.execute(
+        "SELECT entity_id, state ->> 'name' FROM entity_versions "
+        f"WHERE {_ORG_UNITS} AND state ->> 'parent_id' {parent} "
+        "AND state ->> 'status' = 'active'",
+        {"parent": parent_id},
+    ).fetchall()
+    return [name for unit_id, name in rows if unit_id != excluding]
 
 
 def open_units_of_kind(conn: psycopg.Connection[Any], kind: str) -> int:
@@ -50,18 +60,19 @@ def open_units_of_kind(conn: psycopg.Connection[Any], kind: str) -> int:
 def open_units_below(conn: psycopg.Connection[Any], unit_id: str) -> list[str]:
     """Names of the open units anywhere below `unit_id` (current organisation)."""
     rows = conn.execute(
-        """WITH RECURSIVE down(id, depth) AS (
+        f"""WITH RECURSIVE down(id, depth) AS (
                SELECT entity_id, 1 FROM entity_versions
-                WHERE entity_type = %s AND valid_to IS NULL AND state ->> 'parent_id' = %s
+                WHERE {_ORG_UNITS} AND state ->> 'parent_id' = %s
              UNION ALL
                SELECT v.entity_id, down.depth + 1 FROM entity_versions v
                  JOIN down ON v.state ->> 'parent_id' = down.id
-                WHERE v.entity_type = %s AND v.valid_to IS NULL AND down.depth < 100)
+                WHERE v.entity_type = '{organisation.STREAM_TYPE}' AND v.valid_to IS NULL
+                  AND down.depth < 100)
            SELECT v.state ->> 'name' FROM down
              JOIN entity_versions v ON v.entity_id = down.id AND v.valid_to IS NULL
             WHERE v.state ->> 'status' = 'active'
             ORDER BY 1""",
-        [organisation.STREAM_TYPE, unit_id, organisation.STREAM_TYPE],
+        [unit_id],
     ).fetchall()
     return [r[0] for r in rows]
 

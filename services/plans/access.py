@@ -7,7 +7,7 @@ from __future__ import annotations
 from services.plans.domain import activity, agreement, plan
 from shared.access import Access, Ownership, SqlOrgTree, field, owner_of
 
-ORG_TREE = SqlOrgTree("SELECT id, parent_id, kind FROM known_org_units")
+ORG_TREE = SqlOrgTree()  # org_ancestry() and org_root() of migrations/0004
 
 PLAN = Ownership(existing=field("unit_id"), new=field("unit_id"))
 
