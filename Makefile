@@ -25,7 +25,8 @@ test: lint
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shared services/goals/domain services/goals/handlers.py services/plans/domain
+	$(BIN)/mypy shared services/goals/domain services/goals/handlers.py services/plans/domain \
+		services/goals/access.py services/plans/access.py
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit

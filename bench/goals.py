@@ -71,6 +71,7 @@ COMMITTEES = [
     "Valnämnden",
     "Överförmyndarnämnden",
 ]
+TODAY = dt.date(2026, 11, 24)  # decisions of the history are dated before the day it is made
 AREAS = ["Livskvalitet", "Hållbar tillväxt", "Attraktiv kommun", "Effektiv organisation"]
 
 
@@ -129,8 +130,15 @@ def build_structure(runtime: Runtime, strategic: int = 60, per_strategic: int = 
         uow(), META, vision.id, None, decision_by(council, dt.date(2022, 12, 12), 1)
     )
     area_ids = [
-        handlers.define_area(uow(), META, name=name, description="", plan_id=vision.id).id
-        for name in AREAS
+        handlers.define_area(
+            uow(),
+            META,
+            name=name,
+            description="",
+            plan_id=vision.id,
+            decision=decision_by(council, dt.date(2022, 12, 12), 2 + a),
+        ).id
+        for a, name in enumerate(AREAS)
     ]
     n = 0
     for s in range(strategic):
@@ -161,8 +169,9 @@ def build_structure(runtime: Runtime, strategic: int = 60, per_strategic: int = 
         n += 1
         decision = decision_by(owner, dt.date(2023, 3, 1), n)
         world.goals[drafted.id] = handlers.adopt_goal(uow(), META, drafted.id, None, decision)
-    for goal_id in world.goals:
+    for goal_id, owning in world.goals.items():
         for k in range(2):
+            n += 1
             world.indicators.append(
                 handlers.define_indicator(
                     uow(),
@@ -171,6 +180,7 @@ def build_structure(runtime: Runtime, strategic: int = 60, per_strategic: int = 
                     definition=Definition(
                         f"Indikator {k + 1}", "%", "higher_is_better", DataSource("manual")
                     ),
+                    decision=decision_by(world.unit(owning.owner_unit_id), dt.date(2023, 3, 1), n),
                     targets={year: 60.0 + year - 2023 for year in YEARS},
                     thresholds=Thresholds(80.0, 60.0),
                 )
@@ -190,14 +200,18 @@ def history_rounds(world: World) -> Iterator[list[tuple[str, str, int, list[Any]
         r += 1
         batch: list[tuple[str, str, int, list[Any]]] = []
         for i, ind in enumerate(world.indicators):
-            events = [
-                e
-                for year in YEARS
-                for e in ind.set_target(year, round(50 + (r * 7 + i + year) % 50, 1), YEARS)
-            ]
-            batch.append((ind.id, indicator.STREAM_TYPE, ind.version, events))
-            for event in events:
-                ind = ind.when(event)
+            owning = world.goals[ind.goal_id]
+            owner = world.unit(owning.owner_unit_id)
+            decided = decision_by(owner, dt.date(2023 + r % 4, 1 + r % 12, 1), r)
+            decider = Decider.of_unit(owner.id, owner.kind, owner.name)
+            events = []
+            for year in YEARS:
+                value = round(50 + (r * 7 + i + year) % 50, 1)
+                step = ind.set_target(year, value, owning, decided, decider, today=TODAY)
+                events += step
+                for event in step:
+                    ind = ind.when(event)
+            batch.append((ind.id, indicator.STREAM_TYPE, ind.version - len(events), events))
             world.indicators[i] = ind
         for g in list(world.goals.values())[r % 4 :: 4]:
             owner = world.unit(g.owner_unit_id)
@@ -210,6 +224,7 @@ def history_rounds(world: World) -> Iterator[list[tuple[str, str, int, list[Any]
                 Decider.of_unit(owner.id, owner.kind, owner.name),
                 UnitFacts(owner.id, owner.kind, owner.name),
                 [world.goals[s] for s in g.placement.derived_from],
+                today=TODAY,
             )
             batch.append((g.id, goal.STREAM_TYPE, g.version, events))
             for event in events:
@@ -218,7 +233,8 @@ def history_rounds(world: World) -> Iterator[list[tuple[str, str, int, list[Any]
         if r % 10 == 0:
             c = (r // 10) % len(world.committees)
             unit = world.committees[c]
-            events = unit.rename(f"{COMMITTEES[c]} ({r})")
+            others = [u.name for u in world.committees if u.id != unit.id]
+            events = unit.rename(f"{COMMITTEES[c]} ({r})", sibling_names=others)
             batch.append((unit.id, organisation.STREAM_TYPE, unit.version, events))
             for event in events:
                 unit = unit.when(event)
@@ -395,11 +411,13 @@ def drive(
 
 
 def bench_commands(port: int, parent_id: str, clients: int, seconds: float) -> None:
+    run = uuid.uuid4().hex[:6]
     tallies = [Tally() for _ in range(clients)]
     start = time.perf_counter()
     stop_at = start + seconds
     threads = [
-        threading.Thread(target=drive, args=(port, parent_id, c, stop_at, tallies[c]))
+        # sibling names are unique: each run names its units afresh
+        threading.Thread(target=drive, args=(port, parent_id, f"{run}-{c}", stop_at, tallies[c]))
         for c in range(clients)
     ]
     for t in threads:

@@ -59,11 +59,11 @@ class Ownership:
     to create one from `body` (path arguments included). WHOLE stands for the municipality.
     """
 
-    existing: Callable[[Conn, Mapping[str, Any], Body], Sequence[Unit]]
-    new: Callable[[Conn, Body], Sequence[Unit]]
+    existing: Callable[..., Sequence[Unit]]  # (conn, state, body)
+    new: Callable[..., Sequence[Unit]]  # (conn, body)
 
 
-def field(name: str) -> Callable[[Conn, Mapping[str, Any]], Sequence[Unit]]:
+def field(name: str) -> Callable[..., Sequence[Unit]]:
     """The unit is the value of one field (of a state or a body): `field("owner_unit_id")`."""
 
     def units(conn: Conn, values: Mapping[str, Any], *_: Any) -> Sequence[Unit]:
@@ -74,7 +74,7 @@ def field(name: str) -> Callable[[Conn, Mapping[str, Any]], Sequence[Unit]]:
 
 def owner_of(
     entity_field: str, ownership: Callable[[], Ownership], prefix: str
-) -> Callable[[Conn, Mapping[str, Any], Any], Sequence[Unit]]:
+) -> Callable[..., Sequence[Unit]]:
     """The units of another entity named by `entity_field` (an activity is its plan's);
     `prefix` is that entity's id prefix, so an id of another kind is not found."""
 
