@@ -107,7 +107,8 @@ def main(argv: list[str] | None = None) -> None:
             n = 0
             while time.time() - start < args.seconds:
                 unit = units[n % UNITS]
-                renamed = handlers.rename_org_unit(goals.uow(), metadata, unit, None, f"Nämnd {n}")
+                name = f"Nämnd {n % UNITS} v{n}"  # sibling names are unique
+                renamed = handlers.rename_org_unit(goals.uow(), metadata, unit, None, name)
                 committed[(unit, renamed.version)] = time.time()
                 n += 1
                 time.sleep(max(0.0, start + n * interval - time.time()))
