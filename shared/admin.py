@@ -159,6 +159,7 @@ def event_store_blueprint(runtime: Runtime, guard: HistoryGuard | None = None) -
     @blp.route(f"/admin/{service}/verify")
     class Verify(MethodView):
         @blp.doc(**MAY_REFUSE)
+        @blp.response(200)
         def get(self) -> dict[str, Any]:
             """Recompute the hash chain; name the first broken position."""
             require_role("auditor")
@@ -169,6 +170,7 @@ def event_store_blueprint(runtime: Runtime, guard: HistoryGuard | None = None) -
     @blp.route(f"/admin/{service}/republish")
     class Republish(MethodView):
         @blp.arguments(RepublishSchema)
+        @blp.response(202)
         def post(self, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
             """Make the relay re-send this service's events from a position."""
             require_role("admin")
@@ -178,6 +180,7 @@ def event_store_blueprint(runtime: Runtime, guard: HistoryGuard | None = None) -
 
     @blp.route(f"/admin/{service}/rebuild")
     class Rebuild(MethodView):
+        @blp.response(200)
         def post(self) -> dict[str, Any]:
             """Drop and refill the service's own read models from its events."""
             require_role("admin")

@@ -532,6 +532,8 @@ def create_service_app(runtime: Runtime, *, title: str, description: str) -> tup
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["styrkort.runtime"] = runtime
     api = Api(app, spec_kwargs={"extra_plugins": [ConventionsPlugin()]})
+    # flask-smorest's {code, status, message}: no answer of ours has it (all are "Problem")
+    api.spec.components.schemas.pop("Error", None)
     register_error_handlers(app)
     install_request_context(app, config)
     install_idempotency(app, runtime.pool)
