@@ -82,6 +82,7 @@ COMMAND_ANSWERS = ("400", "401", "403", "404", "409", "412", "413", "415", "422"
 
 STRING = {"schema": {"type": "string"}}
 ETAG = {"description": 'the entity\'s version as a strong ETag, e.g. "3"; send it as If-Match'}
+LOCATION = {"description": "the path that reads what was created"}
 REPLAYED = {
     "description": "true when this is the stored answer to an earlier request with "
     "the same Idempotency-Key"
@@ -165,6 +166,9 @@ class ConventionsPlugin(BasePlugin):
                     versioned = True
                     headers = response.setdefault("headers", {})
                     headers["ETag"] = {**ETAG, **STRING}
+                if status == "201":
+                    headers = response.setdefault("headers", {})
+                    headers["Location"] = {**LOCATION, **STRING}
                 if status.startswith("2") and command:
                     headers = response.setdefault("headers", {})
                     headers["Idempotent-Replayed"] = {**REPLAYED, **STRING}

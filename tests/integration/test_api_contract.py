@@ -147,7 +147,13 @@ def probe(app: Flask, ids: dict[str, str]) -> None:
                 editor.get(path + "?as_of=yesterday&limit=0")
                 editor.get(path + "?as_of=%00")
                 app.test_client().get(path)  # not signed
-            if "POST" in (rule.methods or ()) and "/admin/" not in rule.rule:
+            if "POST" in (rule.methods or ()) and "/admin/" in rule.rule:
+                SignedClient(app, ADMIN).post(path, {"from": 1})
+                SignedClient(app, ADMIN).post(path, {"from": 0})
+                editor.post(path, {})
+                editor.post(path, data=b"a=1", headers={"Content-Type": "text/plain"})
+                app.test_client().post(path, json={})
+            elif "POST" in (rule.methods or ()):
                 editor.post(path, {})
                 editor.post(path, {"no_such_field": 1})
                 editor.post(path, data=b"{", headers={"Content-Type": "application/json"})
@@ -176,6 +182,14 @@ def test_every_answer_is_documented(
     for app, recorder in runs:
         statuses = {status for _, _, status in recorder.seen}
         assert {200, 201, 400, 401, 403, 404, 409, 412, 415, 422} <= statuses, statuses
+        routes = {
+            (method, rule.rule)
+            for rule in app.url_map.iter_rules()
+            for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}
+            if rule.rule.startswith("/api/v1/") and not rule.rule.endswith("openapi.json")
+        }
+        unexercised = routes - {(method, rule) for method, rule, _ in recorder.seen}
+        assert not unexercised, f"routes the run never reached: {sorted(unexercised)}"
         missing = undocumented(app, recorder.seen)
         assert not missing, "answers missing from the OpenAPI document:\n" + "\n".join(missing)
 
@@ -228,6 +242,9 @@ def test_the_documents_describe_problems_headers_and_security(
     adopt = goals["paths"]["/api/v1/goals/{entity_id}/adopt"]["post"]
     assert "If-Match" in {p["name"] for p in adopt["parameters"]}
     assert "ETag" in adopt["responses"]["200"]["headers"]
+    create = goals["paths"]["/api/v1/goals"]["post"]
+    assert {"ETag", "Location"} <= set(create["responses"]["201"]["headers"])
+    assert "If-Match" not in {p["name"] for p in create["parameters"]}
     one = goals["paths"]["/api/v1/goals/{entity_id}"]["get"]
     assert "ETag" in one["responses"]["200"]["headers"] and "404" in one["responses"]
     schemas = goals["components"]["schemas"]
