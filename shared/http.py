@@ -61,6 +61,7 @@ PROBLEM_TYPES: dict[int, str] = {
     409: "rule-violation",
     412: "version-conflict",
     413: "too-large",
+    414: "too-large",
     415: "unsupported-media-type",
     422: "invalid-input",
     500: "internal-error",
@@ -74,6 +75,9 @@ _STATUS: dict[type[StyrkortError], int] = {
     Forbidden: 403,
     Unauthenticated: 401,
 }
+#: The longest path and query string a service reads (gunicorn passes request lines up to
+#: 8190 bytes, infra/gunicorn_conf.py; longer ones it refuses itself, as a 400 in plain text).
+MAX_URL_LENGTH = 4096
 #: An Idempotency-Key whose first request has not finished after this long may be retried.
 IDEMPOTENCY_LEASE_SECONDS = 60
 
@@ -337,6 +341,14 @@ def install_request_context(app: Flask, config: Config) -> None:
         g.causation_id = request.headers.get("X-Causation-Id")
         correlation_id.set(g.correlation_id)
         g.started = time.perf_counter()
+        target = request.environ.get("RAW_URI") or request.full_path
+        if len(target) > MAX_URL_LENGTH:
+            return problem(
+                414,
+                "URI too long",
+                f"the path and query string are {len(target)} characters; at most "
+                f"{MAX_URL_LENGTH} are read",
+            )
         if request.path in OPEN_PATHS:
             g.identity = None
             return None

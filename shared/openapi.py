@@ -73,12 +73,13 @@ ANSWERS = {
     "changed meanwhile (type version-conflict: read again and retry)",
     "412": "If-Match names an older version, or is a weak ETag (type version-conflict)",
     "413": "the request or the event it would record is too large",
+    "414": "the path and query string are too long (type too-large)",
     "415": "the body is not application/json",
     "422": "the input does not match the schema or the domain's values",
     "500": "a bug; logged with the correlation id",
 }
-READ_ANSWERS = ("400", "401", "404", "422", "500")
-COMMAND_ANSWERS = ("400", "401", "403", "404", "409", "412", "413", "415", "422", "500")
+READ_ANSWERS = ("400", "401", "404", "414", "422", "500")
+COMMAND_ANSWERS = ("400", "401", "403", "404", "409", "412", "413", "414", "415", "422", "500")
 
 STRING = {"schema": {"type": "string"}}
 ETAG = {"description": 'the entity\'s version as a strong ETag, e.g. "3"; send it as If-Match'}

@@ -313,6 +313,8 @@ def test_each_kind_of_problem_has_its_type(goals_app: tuple[Flask, Recorder]) ->
     wrong_method = editor.request("PUT", adopt)
     problem_of(wrong_method, 405, "method-not-allowed")
     assert wrong_method.headers["Allow"]
+    long_url = "/api/v1/goals?title=" + "x" * 5000
+    problem_of(SignedClient(app, READER).get(long_url), 414, "too-large")
     auditor = SignedClient(app, AUDITOR)
     problem_of(auditor.request("DELETE", "/api/v1/events/goals"), 405, "method-not-allowed")
 
