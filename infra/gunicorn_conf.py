@@ -18,6 +18,10 @@ timeout = 30
 graceful_timeout = 10  # the dev stack and `docker stop` wait about this long before SIGKILL
 keepalive = 5
 
+# The longest request line gunicorn reads (its maximum): a longer path or query than the app
+# takes (shared/http.py MAX_URL_LENGTH) then gets the app's 414 Problem+JSON, not gunicorn's 400.
+limit_request_line = 8190
+
 accesslog = "-"  # stdout: the dev stack prefixes it, containers ship it
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()

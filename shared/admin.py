@@ -13,19 +13,37 @@ from typing import Any
 
 from flask import Response, stream_with_context
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from shared import envelope
 from shared.errors import NotFound
 from shared.events import RecordedEvent
-from shared.http import require_role
+from shared.http import Blueprint, require_role
+from shared.openapi import MAY_REFUSE
 from shared.relay import Relay
 from shared.runtime import Runtime
 from shared.schemas import AsOfQuery, HistorySchema
 from shared.uow import rebuild_own_read_models
 
 DECISION_KEYS = ("decided_by", "decided_on", "minute_ref")
+#: Line breaks other than "\n" that str.splitlines() and JavaScript split on; json.dumps with
+#: ensure_ascii=False leaves them raw inside strings (UTF-8 bytes -> their JSON escape).
+_LINE_BREAKS = (
+    ("\u0085".encode(), b"\\u0085"),
+    ("\u2028".encode(), b"\\u2028"),
+    ("\u2029".encode(), b"\\u2029"),
+)
+
+
+def jsonl_line(value: Any) -> bytes:
+    """One JSON Lines line: compact UTF-8 JSON whose only line break is the final "\n".
+
+    Outside strings JSON is ASCII, so these UTF-8 sequences are always inside a string, where
+    the escape means the same character."""
+    line = envelope.encode(value)
+    for raw, escaped in _LINE_BREAKS:
+        line = line.replace(raw, escaped)
+    return line + b"\n"
 
 
 class FeedQuery(Schema):
@@ -84,8 +102,11 @@ def event_store_blueprint(runtime: Runtime, guard: HistoryGuard | None = None) -
         description="History, event feed, export and administration of the store",
     )
 
+    refusable = blp.doc(**MAY_REFUSE) if guard is not None else (lambda view: view)
+
     @blp.route("/history/<entity_id>")
     class History(MethodView):
+        @refusable
         @blp.arguments(AsOfQuery, location="query")
         @blp.response(200, HistorySchema)
         def get(self, query: dict[str, Any], entity_id: str) -> dict[str, Any]:
@@ -104,6 +125,7 @@ def event_store_blueprint(runtime: Runtime, guard: HistoryGuard | None = None) -
 
     @blp.route(f"/events/{service}")
     class Feed(MethodView):
+        @blp.doc(**MAY_REFUSE)
         @blp.arguments(FeedQuery, location="query")
         @blp.response(200, FeedSchema)
         def get(self, query: dict[str, Any]) -> dict[str, Any]:
@@ -120,6 +142,7 @@ def event_store_blueprint(runtime: Runtime, guard: HistoryGuard | None = None) -
 
     @blp.route(f"/export/{service}/events.jsonl")
     class Export(MethodView):
+        @blp.doc(**MAY_REFUSE)
         @blp.arguments(ExportQuery, location="query")
         @blp.response(200, content_type="application/x-ndjson")
         def get(self, query: dict[str, Any]) -> Response:
@@ -129,12 +152,14 @@ def event_store_blueprint(runtime: Runtime, guard: HistoryGuard | None = None) -
             def lines() -> Iterator[bytes]:
                 with runtime.pool.connection() as conn:
                     for event in runtime.store.iterate_all(conn, query["after"]):
-                        yield envelope.encode(envelope.to_cloudevent(event, source)) + b"\n"
+                        yield jsonl_line(envelope.to_cloudevent(event, source))
 
             return Response(stream_with_context(lines()), mimetype="application/x-ndjson")
 
     @blp.route(f"/admin/{service}/verify")
     class Verify(MethodView):
+        @blp.doc(**MAY_REFUSE)
+        @blp.response(200)
         def get(self) -> dict[str, Any]:
             """Recompute the hash chain; name the first broken position."""
             require_role("auditor")
@@ -145,6 +170,7 @@ def event_store_blueprint(runtime: Runtime, guard: HistoryGuard | None = None) -
     @blp.route(f"/admin/{service}/republish")
     class Republish(MethodView):
         @blp.arguments(RepublishSchema)
+        @blp.response(202)
         def post(self, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
             """Make the relay re-send this service's events from a position."""
             require_role("admin")
@@ -154,6 +180,7 @@ def event_store_blueprint(runtime: Runtime, guard: HistoryGuard | None = None) -
 
     @blp.route(f"/admin/{service}/rebuild")
     class Rebuild(MethodView):
+        @blp.response(200)
         def post(self) -> dict[str, Any]:
             """Drop and refill the service's own read models from its events."""
             require_role("admin")

@@ -16,10 +16,13 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import flask_smorest
 from flask import Flask, Response, g, request
 from flask_smorest import Api
+from marshmallow import RAISE, Schema
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
+from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
 from shared import identity as identity_mod
@@ -38,10 +41,33 @@ from shared.runtime import Runtime
 from shared.store import ConcurrencyError
 
 log = logging.getLogger(__name__)
+#: marshmallow's message for a field the schema does not have
+UNKNOWN_FIELD = Schema._default_error_messages["unknown"]
 
 PROBLEM_JSON = "application/problem+json"
 API_PREFIX = "/api/v1"
 OPEN_PATHS = ("/healthz", "/readyz", "/metrics", f"{API_PREFIX}/openapi.json")
+#: Each kind of problem has its own `type` URI (docs/problems.md), so a client tells a rule
+#: violation (do not retry) from a version conflict (read again, retry) without the title.
+PROBLEM_BASE = "https://styrkort.example/problems/"
+#: The type of a problem by its status; a status with two kinds (409) is told apart by the
+#: error (`problem_type`). A status not here is "about:blank" (RFC 9457: the status says all).
+PROBLEM_TYPES: dict[int, str] = {
+    400: "malformed-request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "rule-violation",
+    412: "version-conflict",
+    413: "too-large",
+    414: "too-large",
+    415: "unsupported-media-type",
+    422: "invalid-input",
+    500: "internal-error",
+}
+VERSION_CONFLICT = "version-conflict"
+UNKNOWN_QUERY_PARAMETER = "unknown-query-parameter"
 _STATUS: dict[type[StyrkortError], int] = {
     NotFound: 404,
     RuleViolation: 409,
@@ -49,8 +75,17 @@ _STATUS: dict[type[StyrkortError], int] = {
     Forbidden: 403,
     Unauthenticated: 401,
 }
+#: The longest path and query string a service reads (gunicorn passes request lines up to
+#: 8190 bytes, infra/gunicorn_conf.py; longer ones it refuses itself, as a 400 in plain text).
+MAX_URL_LENGTH = 4096
 #: An Idempotency-Key whose first request has not finished after this long may be retried.
 IDEMPOTENCY_LEASE_SECONDS = 60
+
+
+def problem_type_uri(status: int, problem_type: str | None = None) -> str:
+    """The `type` of a problem: its own kind, else the kind of its status, else about:blank."""
+    kind = problem_type or PROBLEM_TYPES.get(status)
+    return PROBLEM_BASE + kind if kind else "about:blank"
 
 
 def problem(
@@ -58,10 +93,13 @@ def problem(
     title: str,
     detail: str,
     fields: Mapping[str, Sequence[str]] | None = None,
+    *,
+    problem_type: str | None = None,
+    headers: Mapping[str, str] | None = None,
     **extra: Any,
 ) -> Response:
     body: dict[str, Any] = {
-        "type": "about:blank",
+        "type": problem_type_uri(status, problem_type),
         "title": title,
         "status": status,
         "detail": detail,
@@ -70,7 +108,7 @@ def problem(
     if fields:
         body["errors"] = {name: list(messages) for name, messages in fields.items()}
     body.update(extra)
-    response = Response(json.dumps(body, ensure_ascii=False), status=status)
+    response = Response(json.dumps(body, ensure_ascii=False), status=status, headers=headers)
     response.content_type = PROBLEM_JSON
     return response
 
@@ -92,15 +130,46 @@ def _flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     return fields
 
 
+def _unknown_query_parameters(messages: Any) -> list[str]:
+    """The query parameters webargs refused as unknown (StrictParser), in order."""
+    query = messages.get("query") if isinstance(messages, Mapping) else None
+    if not isinstance(query, Mapping):
+        return []
+    return [str(name) for name, msgs in query.items() if msgs == [UNKNOWN_FIELD]]
+
+
+class StrictParser(FlaskParser):
+    """webargs' parser, refusing unknown query parameters (a typo must not return the
+    unfiltered list); the error handler turns them into a 400 naming them."""
+
+    DEFAULT_UNKNOWN_BY_LOCATION = {
+        **FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
+        "query": RAISE,
+        "querystring": RAISE,
+    }
+
+
+class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]
+    """flask-smorest's Blueprint with the strict parser: every service's routes use this."""
+
+    ARGUMENTS_PARSER = StrictParser()
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(StyrkortError)
     def _domain_error(exc: StyrkortError) -> Response:
-        status = (
-            400
-            if isinstance(exc, BadJsonBody)
-            else next(code for cls, code in _STATUS.items() if isinstance(exc, cls))
+        extensions: dict[str, Any] = dict(exc.extensions)
+        status: int = getattr(exc, "status", None) or next(
+            code for cls, code in _STATUS.items() if isinstance(exc, cls)
         )
-        return problem(status, exc.title, exc.detail, exc.fields, **exc.extensions)
+        return problem(
+            status,
+            exc.title,
+            exc.detail,
+            exc.fields,
+            problem_type=getattr(exc, "problem_type", None),
+            **extensions,
+        )
 
     @app.errorhandler(ConcurrencyError)
     def _conflict(exc: ConcurrencyError) -> Response:
@@ -110,12 +179,14 @@ def register_error_handlers(app: Flask) -> None:
                 "Precondition failed",
                 f"the entity changed: it is at version {exc.actual}, If-Match named "
                 f"{exc.expected}; read it again and retry",
+                problem_type=VERSION_CONFLICT,
                 current_version=exc.actual,
             )
         return problem(
             409,
             "Concurrent change",
             f"the entity changed while the command ran (now version {exc.actual}); retry",
+            problem_type=VERSION_CONFLICT,
             current_version=exc.actual,
         )
 
@@ -128,12 +199,24 @@ def register_error_handlers(app: Flask) -> None:
         data = getattr(exc, "data", None) or {}
         fields = _flatten_messages(data.get("messages", {}))
         status = exc.code or 500
+        unknown = _unknown_query_parameters(data.get("messages", {})) if status == 422 else []
+        if unknown:
+            names = ", ".join(unknown)
+            return problem(
+                400,
+                "Unknown query parameter",
+                f"this route takes no query parameter {names}; check the spelling",
+                {name: ["unknown query parameter"] for name in unknown},
+                problem_type=UNKNOWN_QUERY_PARAMETER,
+            )
         if status == 422:
             detail = "the request does not match its schema: " + "; ".join(
                 f"{name}: {' '.join(msgs)}" for name, msgs in fields.items()
             )
             return problem(422, "Invalid input", detail, fields)
-        return problem(status, exc.name, exc.description or exc.name, fields)
+        # e.g. 405 keeps its Allow header; the framework's body is replaced by the problem
+        kept = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+        return problem(status, exc.name, exc.description or exc.name, fields, headers=kept)
 
     @app.errorhandler(Exception)
     def _bug(exc: Exception) -> Response:
@@ -209,8 +292,15 @@ def refuse_unstorable_text() -> None:
         reason = _unstorable(name) or _unstorable(value)
         if reason:
             raise InvalidInput(f"{name} {reason}", {name: [reason]})
-    if not request.get_data(cache=True) or not request.is_json:
+    if not request.get_data(cache=True):
         return
+    if not request.is_json:
+        if request.method != "POST":
+            return  # a body a GET does not read
+        raise UnsupportedMediaType(
+            f"a body must be application/json, not {request.mimetype or 'without a type'}",
+            {"Content-Type": ["must be application/json"]},
+        )
     try:
         body = json.loads(request.get_data(cache=True))
     except (ValueError, RecursionError) as exc:
@@ -222,9 +312,25 @@ def refuse_unstorable_text() -> None:
 
 
 class BadJsonBody(StyrkortError):
-    """The body is not JSON (HTTP 400)."""
+    """The body is not JSON, or the query string not UTF-8 (HTTP 400)."""
 
     title = "Malformed JSON"
+    status = 400
+
+
+class UnsupportedMediaType(StyrkortError):
+    """A body that is not application/json (HTTP 415)."""
+
+    title = "Unsupported media type"
+    status = 415
+
+
+class PreconditionFailed(StyrkortError):
+    """If-Match names no version this API gave out as a strong ETag (HTTP 412)."""
+
+    title = "Precondition failed"
+    status = 412
+    problem_type = VERSION_CONFLICT
 
 
 def install_request_context(app: Flask, config: Config) -> None:
@@ -235,6 +341,14 @@ def install_request_context(app: Flask, config: Config) -> None:
         g.causation_id = request.headers.get("X-Causation-Id")
         correlation_id.set(g.correlation_id)
         g.started = time.perf_counter()
+        target = request.environ.get("RAW_URI") or request.full_path
+        if len(target) > MAX_URL_LENGTH:
+            return problem(
+                414,
+                "URI too long",
+                f"the path and query string are {len(target)} characters; at most "
+                f"{MAX_URL_LENGTH} are read",
+            )
         if request.path in OPEN_PATHS:
             g.identity = None
             return None
@@ -290,13 +404,20 @@ def etag_of(version: int) -> str:
 
 
 def if_match_version() -> int | None:
-    """The stream version named by If-Match, None without the header; 400 if malformed."""
+    """The stream version named by If-Match, None without the header; 422 if malformed.
+
+    If-Match compares strongly (RFC 9110 §13.1.1): a weak ETag such as W/"2" never matches,
+    so it is a 412, as a stale version is; send the ETag as this API gave it out, "2"."""
     raw = request.headers.get("If-Match")
     if raw is None:
         return None
     value = raw.strip()
     if value.startswith("W/"):
-        value = value[2:]
+        raise PreconditionFailed(
+            f"If-Match compares strongly and a weak ETag never matches: send the ETag as it "
+            f"was given out ({value[2:]!r}), not {raw!r}",
+            {"If-Match": ["a weak ETag never matches"]},
+        )
     value = value.strip('"')
     if not (value.isascii() and value.isdigit()) or len(value) > 18:
         raise InvalidInput(
@@ -408,6 +529,7 @@ def install_idempotency(app: Flask, pool: ConnectionPool[Any]) -> None:
 def create_service_app(runtime: Runtime, *, title: str, description: str) -> tuple[Flask, Api]:
     """A Flask app with the shared conventions; the service registers its blueprints on `api`."""
     from shared.metrics import install_metrics
+    from shared.openapi import SECURITY, ConventionsPlugin
 
     config = runtime.config
     app = Flask(f"styrkort.{config.service}")
@@ -417,11 +539,13 @@ def create_service_app(runtime: Runtime, *, title: str, description: str) -> tup
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX=API_PREFIX,
         OPENAPI_JSON_PATH="openapi.json",
-        API_SPEC_OPTIONS={"info": {"description": description}},
+        API_SPEC_OPTIONS={"info": {"description": description}, "security": SECURITY},
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["styrkort.runtime"] = runtime
-    api = Api(app)
+    api = Api(app, spec_kwargs={"extra_plugins": [ConventionsPlugin()]})
+    # flask-smorest's {code, status, message}: no answer of ours has it (all are "Problem")
+    api.spec.components.schemas.pop("Error", None)
     register_error_handlers(app)
     install_request_context(app, config)
     install_idempotency(app, runtime.pool)

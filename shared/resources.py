@@ -12,7 +12,6 @@ from typing import Any
 
 from flask import url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema
 
 from shared import versions
@@ -20,7 +19,7 @@ from shared.access import CommandGuard
 from shared.aggregate import to_json
 from shared.errors import NotFound
 from shared.events import Metadata
-from shared.http import command_metadata, current_identity, if_match_version, with_etag
+from shared.http import Blueprint, command_metadata, current_identity, if_match_version, with_etag
 from shared.runtime import Runtime
 from shared.schemas import AsOfQuery, encode_cursor
 from shared.uow import UnitOfWork

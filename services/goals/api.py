@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from services.goals import handlers, queries, schemas
 from services.goals.domain import areas, documents, goal, indicator, organisation
@@ -21,6 +20,7 @@ from services.goals.domain.indicator import Baseline, DataSource, Definition, Th
 from shared import versions
 from shared.errors import NotFound
 from shared.events import Metadata
+from shared.http import Blueprint
 from shared.resources import Body, Resource, page
 from shared.runtime import Runtime
 from shared.schemas import AsOfQuery

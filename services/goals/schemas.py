@@ -45,8 +45,10 @@ class DecisionFields(Schema):
         allow_none=True,
         validate=validate.Length(max=200),
         metadata={
-            "description": "minute reference, e.g. KF 2026-03-12 §45; required when a "
-            "political body (council, executive board, committee, company board) decides"
+            "description": "minute reference (protokollsparagraf), e.g. KF 2026-03-12 §45. "
+            "Required, non-empty, when decided_by is a political body (council, executive "
+            "board, committee, company board): without it the command is a 422 naming "
+            "minute_ref. Optional only for a decision of a role (" + ", ".join(ROLES) + ")."
         },
     )
 
@@ -86,7 +88,14 @@ class CreateOrgUnitSchema(Schema):
             "(sektor) or unit (enhet)"
         },
     )
-    parent_id = _id(load_default=None, allow_none=True)
+    parent_id = _id(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "the unit it belongs under. Required for every kind but council "
+            "(422 without); a council has none (409 with one)"
+        },
+    )
 
 
 class RenameOrgUnitSchema(Schema):
@@ -229,6 +238,21 @@ class DraftGoalSchema(GoalChangeFields):
     owner_unit_id = _id(required=True)
     period = fields.Str(required=True, validate=PERIOD)
     title = fields.Str(required=True, validate=TITLE)
+    development_area_id = _id(
+        allow_none=True,
+        metadata={
+            "description": "the development area the goal belongs to. Required for a "
+            "strategic goal (422 without it); not for an operational one"
+        },
+    )
+    derived_from = fields.List(
+        _id(),
+        validate=validate.Length(max=50),
+        metadata={
+            "description": "the adopted strategic goals it serves. Required, at least one, "
+            "for an operational goal (422 without); must be absent for a strategic one"
+        },
+    )
     lineage = fields.Nested(LineageSchema, load_default=None, allow_none=True)
 
 

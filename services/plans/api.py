@@ -8,7 +8,6 @@ from typing import Any
 
 from flask import url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from services.plans import handlers, schemas
 from services.plans.domain import activity, agreement, plan
@@ -17,7 +16,8 @@ from shared import values, versions
 from shared.aggregate import to_json
 from shared.errors import NotFound
 from shared.events import Metadata, RecordedEvent
-from shared.http import command_metadata, current_identity, if_match_version, with_etag
+from shared.http import Blueprint, command_metadata, current_identity, if_match_version, with_etag
+from shared.openapi import MAY_REFUSE
 from shared.resources import Body, Resource, guarded, page
 from shared.runtime import Runtime
 from shared.schemas import AsOfQuery, PageQuery
@@ -242,6 +242,7 @@ def agreements_blueprint(runtime: Runtime) -> Blueprint:
 
     @blp.route("/plans/<plan_id>/agreements")
     class PlanAgreements(MethodView):
+        @blp.doc(**MAY_REFUSE)
         @blp.arguments(PageQuery, location="query")
         @blp.response(200, schemas.AgreementPageSchema)
         def get(self, query: Body, plan_id: str) -> Body:
@@ -272,6 +273,7 @@ def agreements_blueprint(runtime: Runtime) -> Blueprint:
 
     @blp.route("/agreements/<agreement_id>", endpoint="agreement")
     class One(MethodView):
+        @blp.doc(**MAY_REFUSE)
         @blp.arguments(AsOfQuery, location="query")
         @blp.response(200, schemas.AgreementSchema)
         def get(self, query: Body, agreement_id: str) -> Any:

@@ -140,7 +140,9 @@ class ProgressSchema(Schema):
     reason = fields.Str(
         load_default="",
         validate=validate.Length(max=2000),
-        metadata={"description": "why, when cancelling"},
+        metadata={
+            "description": "why; required, non-empty, when status is cancelled (422 without)"
+        },
     )
 
 
