@@ -25,6 +25,7 @@ from werkzeug.exceptions import HTTPException
 from shared import identity as identity_mod
 from shared.config import Config
 from shared.errors import (
+    EventTooLarge,
     Forbidden,
     InvalidInput,
     NotFound,
@@ -48,6 +49,7 @@ _STATUS: dict[type[StyrkortError], int] = {
     InvalidInput: 422,
     Forbidden: 403,
     Unauthenticated: 401,
+    EventTooLarge: 413,
 }
 #: An Idempotency-Key whose first request has not finished after this long may be retried.
 IDEMPOTENCY_LEASE_SECONDS = 60
@@ -418,6 +420,7 @@ def create_service_app(runtime: Runtime, *, title: str, description: str) -> tup
         OPENAPI_URL_PREFIX=API_PREFIX,
         OPENAPI_JSON_PATH="openapi.json",
         API_SPEC_OPTIONS={"info": {"description": description}},
+        MAX_CONTENT_LENGTH=config.max_request_bytes,  # larger bodies: 413, never parsed
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["styrkort.runtime"] = runtime
