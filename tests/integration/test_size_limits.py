@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from services.goals.app import create_app as create_goals_app
 from services.goals.seed import seed_id, seed_unit_id
 from services.plans.app import create_app
 from shared.config import Config
@@ -33,7 +34,16 @@ from shared.relay import (
 from shared.runtime import Runtime
 from shared.store import EventStore
 from tests.integration.test_relay_and_consumer import topic_events
-from tests.support import EDITOR, REPO, SignedClient, connect, feed_seeded_goals
+from tests.support import (
+    ADMIN,
+    AUDITOR,
+    EDITOR,
+    REPO,
+    SignedClient,
+    connect,
+    feed_seeded_goals,
+    wait_for,
+)
 
 META = Metadata(actor="key:test", correlation_id="corr")
 SECTOR = seed_unit_id("sektor-bou")
@@ -259,26 +269,39 @@ def test_a_permanent_produce_error_stops_the_relay_until_an_admin_skips_that_pos
     assert sorted(set(positions)) == [1, 2, 4, 5] and len(positions) == 8
 
 
-def test_the_running_relay_logs_a_permanent_error_once_and_waits(
+def test_the_running_relay_logs_a_permanent_error_once_waits_and_goes_on_after_a_skip_over_http(
     goals: Runtime, caplog: pytest.LogCaptureFixture
 ) -> None:
     append_around_a_big_one(goals)
     relay = Relay(goals.config, goals.store, producer_factory=small_producer)
+    app = create_goals_app(goals.config, goals)
     stop = threading.Event()
     with caplog.at_level(logging.INFO, logger="shared.relay"):
         thread = threading.Thread(target=relay.run, args=(stop, 0.1))
         thread.start()
         try:
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and "STOPPED" not in caplog.text:
-                time.sleep(0.1)
-            time.sleep(2)  # twenty idle rounds
+            wait_for(lambda: "STOPPED" in caplog.text, what="the relay to stop")
+            time.sleep(2)  # twenty idle rounds: nothing more is tried or logged
+            stopped = [r for r in caplog.records if "STOPPED" in r.getMessage()]
+            assert len(stopped) == 1 and stopped[0].levelno == logging.ERROR
+            assert "position 3" in stopped[0].getMessage()
+            assert "broker unavailable" not in caplog.text
+            status = SignedClient(app, AUDITOR).get("/api/v1/admin/goals/relay").get_json()
+            assert status["stopped"]["position"] == 3 and status["checkpoint"] == 2
+            refused = SignedClient(app, AUDITOR).post(
+                "/api/v1/admin/goals/relay/skip", {"position": 3, "reason": "för stort"}
+            )
+            assert refused.status_code == 403
+            skipped = SignedClient(app, ADMIN).post(
+                "/api/v1/admin/goals/relay/skip", {"position": 3, "reason": "för stort"}
+            )
+            assert skipped.status_code == 200, skipped.get_json()
+            assert skipped.get_json()["skipped"]["decided_by"] == ADMIN.actor
+            with connect(goals) as conn:
+                wait_for(lambda: relay.checkpoint(conn) == 5, what="the rest delivered")
         finally:
             stop.set()
             thread.join(timeout=30)
-    stopped = [r for r in caplog.records if "STOPPED" in r.getMessage()]
-    assert len(stopped) == 1 and stopped[0].levelno == logging.ERROR
-    assert "position 3" in stopped[0].getMessage()
-    assert "broker unavailable" not in caplog.text
-    with connect(goals) as conn:
-        assert relay.checkpoint(conn) == 2
+    assert "leaving out position 3" in caplog.text
+    positions = [m["position"] for _, _, m in topic_events(goals.config)]
+    assert sorted(positions) == [1, 2, 4, 5]
