@@ -7,11 +7,12 @@ A crash between produce and checkpoint re-sends a batch: consumers skip what the
 If the broker is down, commands still succeed and the relay catches up when it is back.
 
 A permanent produce error (the broker will never take that event: too large, invalid topic,
-not authorised; kafka-python's `retriable` is false) is not an outage: the relay stops at that
-position, records it in `relay_blocks` (the gauge styrkort_relay_blocked_position), logs one
-error, and goes on only after an administrator decides: `relay-skip` records in `relay_skips`
-who passed exactly that position and why (the relay and every republish then leave it out,
-logging it), `relay-retry` sends it again once the cause is fixed (README "Administration").
+not authorised; kafka-python's `retriable` is false, see REFUSALS) is not an outage: the
+relay stops at that position, records it in `relay_blocks` (the gauge
+styrkort_relay_blocked_position), logs one error, and goes on only after an administrator
+decides: `relay-skip` records in `relay_skips` who passed exactly that position and why (the
+relay and every republish then leave it out, logging it), `relay-retry` sends it again once
+the cause is fixed (README "Administration").
 """
 
 from __future__ import annotations
@@ -28,7 +29,18 @@ from typing import Any
 
 import psycopg
 from kafka import KafkaProducer
-from kafka.errors import BrokerResponseError, KafkaError
+from kafka.errors import (
+    AuthorizationError,
+    BrokerResponseError,
+    InvalidRecordError,
+    InvalidTimestampError,
+    InvalidTopicError,
+    KafkaError,
+    MessageSizeTooLargeError,
+    PolicyViolationError,
+    RecordListTooLargeError,
+    UnsupportedForMessageFormatError,
+)
 from kafka.partitioner.default import murmur2
 
 from shared.config import Config
@@ -75,10 +87,26 @@ class AdminError(Exception):
     """An administrator's relay command that cannot be done as asked."""
 
 
+#: What the broker answers about a message or its topic, the same every time it is sent. Other
+#: errors kafka-python does not mark `retriable` are about the connection or the producer's
+#: state (BrokerNotAvailable, UnknownProducerId after a broker restart, ...): a new producer
+#: gets past them, so they are outages, retried with backoff.
+REFUSALS: tuple[type[BrokerResponseError], ...] = (
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    InvalidRecordError,
+    InvalidTimestampError,
+    InvalidTopicError,
+    AuthorizationError,
+    PolicyViolationError,
+    UnsupportedForMessageFormatError,
+)
+
+
 def is_permanent(exc: BaseException) -> bool:
-    """An error the broker will give for this message every time (kafka-python marks the
-    others `retriable`); a lost connection or a timeout is not permanent."""
-    return isinstance(exc, BrokerResponseError) and not exc.retriable
+    """An error the broker will give for this message every time: not `retriable`, and about
+    the message or its topic (REFUSALS)."""
+    return isinstance(exc, REFUSALS) and not exc.retriable
 
 
 class _Failed:
@@ -263,6 +291,8 @@ class Relay:
                 key = stream_id.encode("utf-8")
                 add((position, send(self.topic, key=key, value=value, partition=partition(key))))
         except BrokerResponseError as exc:  # e.g. larger than the producer's max_request_size
+            if not is_permanent(exc):
+                raise
             add((position, _Failed(exc)))
         return sends
 
