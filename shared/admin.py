@@ -16,11 +16,11 @@ from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from shared import envelope
-from shared.errors import NotFound
+from shared.errors import NotFound, RuleViolation
 from shared.events import RecordedEvent
 from shared.http import Blueprint, require_role
 from shared.openapi import MAY_REFUSE
-from shared.relay import Relay
+from shared.relay import AdminError, Relay, record_skip, relay_status, retry_blocked
 from shared.runtime import Runtime
 from shared.schemas import AsOfQuery, HistorySchema
 from shared.uow import rebuild_own_read_models
@@ -69,6 +69,15 @@ class RepublishSchema(Schema):
     from_position = fields.Int(
         required=True, data_key="from", validate=validate.Range(min=1, max=2**63 - 1)
     )
+
+
+class RelaySkipSchema(Schema):
+    position = fields.Int(
+        required=True,
+        validate=validate.Range(min=1, max=2**63 - 1),
+        metadata={"description": "the position the relay stopped at (see GET …/relay)"},
+    )
+    reason = fields.Str(required=True, validate=validate.Length(min=1, max=2000))
 
 
 def history_entry(event: RecordedEvent) -> dict[str, Any]:
@@ -177,6 +186,43 @@ def event_store_blueprint(runtime: Runtime, guard: HistoryGuard | None = None) -
             with runtime.pool.connection() as conn:
                 Relay(runtime.config, runtime.store).reset_checkpoint(conn, body["from_position"])
             return {"service": service, "republishing_from": body["from_position"]}, 202
+
+    @blp.route(f"/admin/{service}/relay")
+    class RelayStatus(MethodView):
+        @blp.doc(**MAY_REFUSE)
+        @blp.response(200)
+        def get(self) -> dict[str, Any]:
+            """Where the relay is; where and why it stopped; the recorded skips."""
+            require_role("auditor")
+            with runtime.pool.connection() as conn:
+                return relay_status(conn, runtime.config)
+
+    @blp.route(f"/admin/{service}/relay/skip")
+    class RelaySkip(MethodView):
+        @blp.arguments(RelaySkipSchema)
+        @blp.response(200)
+        def post(self, body: dict[str, Any]) -> dict[str, Any]:
+            """Let the stopped relay pass exactly the position it stopped at (recorded: the
+            caller, now, the reason); the event stays in the store."""
+            who = require_role("admin")
+            try:
+                with runtime.pool.connection() as conn:
+                    skip = record_skip(
+                        conn, runtime.config, body["position"], body["reason"], who.actor
+                    )
+            except AdminError as exc:
+                raise RuleViolation(str(exc)) from None
+            return {"service": service, "skipped": skip}
+
+    @blp.route(f"/admin/{service}/relay/retry")
+    class RelayRetry(MethodView):
+        @blp.response(200)
+        def post(self) -> dict[str, Any]:
+            """Let the stopped relay send its position again (the cause was fixed)."""
+            require_role("admin")
+            with runtime.pool.connection() as conn:
+                position = retry_blocked(conn, runtime.config)
+            return {"service": service, "retrying": position}
 
     @blp.route(f"/admin/{service}/rebuild")
     class Rebuild(MethodView):

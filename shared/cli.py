@@ -5,6 +5,10 @@ relay                   run the outbox relay to Kafka until SIGTERM/SIGINT
 consumer                run the consumer of other services' topics until SIGTERM/SIGINT
 rebuild [--own|--consumed]  drop and refill read models from events
 republish --from N      re-send this service's events from position N to Kafka
+relay-status            where the relay is; where and why it stopped; the recorded skips
+relay-skip --position N --reason TEXT [--by NAME]
+                        pass the position the relay stopped at (recorded: who, when, why)
+relay-retry             send the position the relay stopped at again (its cause was fixed)
 verify                  recompute the hash chain; exit 1 naming the first broken position
 seed                    load the demo data (idempotent)
 """
@@ -12,8 +16,10 @@ seed                    load the demo data (idempotent)
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -23,7 +29,7 @@ from shared.config import Config, ConfigError
 from shared.consumer import Consumer, rebuild_consumer_read_models
 from shared.logs import configure_logging
 from shared.migrate import migrate
-from shared.relay import Relay
+from shared.relay import AdminError, Relay, record_skip, relay_status, retry_blocked
 from shared.runtime import Runtime, ServiceDefinition
 from shared.uow import rebuild_own_read_models
 
@@ -60,6 +66,17 @@ def build_parser(definition: ServiceDefinition) -> argparse.ArgumentParser:
     republish = commands.add_parser("republish", help="re-send events to Kafka from a position")
     republish.add_argument("--from", dest="from_position", type=int, required=True, metavar="N")
     commands.add_parser("verify", help="check the hash chain of the event store")
+    if definition.name != "gateway":
+        commands.add_parser("relay-status", help="where the relay is, and why it stopped")
+        skip = commands.add_parser(
+            "relay-skip", help="pass the position the relay stopped at (recorded durably)"
+        )
+        skip.add_argument("--position", type=int, required=True, metavar="N")
+        skip.add_argument("--reason", required=True, help="why; kept with who and when")
+        skip.add_argument(
+            "--by", default=None, help="who decides (default $STYRKORT_ADMIN or the OS user)"
+        )
+        commands.add_parser("relay-retry", help="send the position the relay stopped at again")
     if definition.seed is not None:
         commands.add_parser("seed", help="load the demo data (idempotent)")
     return parser
@@ -109,6 +126,27 @@ def _run(args: argparse.Namespace, definition: ServiceDefinition, runtime: Runti
         with runtime.pool.connection() as conn:
             Relay(config, runtime.store).reset_checkpoint(conn, args.from_position)
         print(f"{definition.name}: the relay re-sends events from position {args.from_position}")
+    elif args.command == "relay-status":
+        with runtime.pool.connection() as conn:
+            status = relay_status(conn, config)
+        print(json.dumps(status, ensure_ascii=False, indent=2))
+        return 1 if status["stopped"] else 0
+    elif args.command == "relay-skip":
+        by = args.by or os.environ.get("STYRKORT_ADMIN") or getpass.getuser()
+        try:
+            with runtime.pool.connection() as conn:
+                skip = record_skip(conn, config, args.position, args.reason, by)
+        except AdminError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(json.dumps({"service": definition.name, "skipped": skip}, ensure_ascii=False))
+    elif args.command == "relay-retry":
+        with runtime.pool.connection() as conn:
+            position = retry_blocked(conn, config)
+        if position is None:
+            print(f"{definition.name}: the relay is not stopped")
+        else:
+            print(f"{definition.name}: the relay sends position {position} again")
     elif args.command == "verify":
         with runtime.pool.connection() as conn:
             report = runtime.store.verify(conn)

@@ -26,6 +26,9 @@ class Config:
       STYRKORT_INTERNAL_SECRET   HMAC secret of gateway and services (required for web)
       KAFKA_MAX_POLL_INTERVAL_MS consumer rebalance timeout (default 10000)
       RELAY_BATCH_SIZE           events per produce-and-checkpoint round (default 2000)
+      STYRKORT_MAX_REQUEST_BYTES largest request body a web app reads (default 1048576); 413
+      KAFKA_MAX_MESSAGE_BYTES    largest CloudEvent the store accepts (default 1000000): below
+                                 the broker's message.max.bytes and the producer's request size
       LOG_LEVEL                  DEBUG, INFO (default), WARNING, ...
       STYRKORT_YEAR_MIN/_MAX     the plausible calendar years (default 1990 and 2100)
     """
@@ -42,6 +45,11 @@ class Config:
     # Tansu forms a consumer group only after this long (DESIGN.md §8): seconds, not minutes.
     kafka_max_poll_interval_ms: int = 10_000
     relay_batch_size: int = 2000
+    # Request bodies over this many bytes are refused with 413 before they are parsed.
+    max_request_bytes: int = 1_048_576
+    # An event whose envelope would be larger is refused at append (shared/store.py, 413):
+    # the broker would refuse it, and it would stop the relay.
+    kafka_max_message_bytes: int = 1_000_000
     # Years outside this range are refused as implausible (shared/values.py).
     year_min: int = 1990
     year_max: int = 2100
@@ -74,6 +82,8 @@ class Config:
             topic_partitions=partitions,
             kafka_max_poll_interval_ms=poll_interval,
             relay_batch_size=_positive_int(env, "RELAY_BATCH_SIZE", 2000),
+            max_request_bytes=_positive_int(env, "STYRKORT_MAX_REQUEST_BYTES", 1_048_576),
+            kafka_max_message_bytes=_positive_int(env, "KAFKA_MAX_MESSAGE_BYTES", 1_000_000),
             internal_secret=env.get("STYRKORT_INTERNAL_SECRET", ""),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             year_min=_positive_int(env, "STYRKORT_YEAR_MIN", 1990),

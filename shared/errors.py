@@ -54,3 +54,22 @@ class Unauthenticated(StyrkortError):
     """No valid signed identity (HTTP 401)."""
 
     title = "Not authenticated"
+
+
+class EventTooLarge(StyrkortError):
+    """An event whose CloudEvent would exceed the broker's message size (HTTP 413): the store
+    refuses it, so that no event can stop the relay."""
+
+    title = "Event too large"
+
+    def __init__(self, event_type: str, size: int, limit: int) -> None:
+        super().__init__(
+            f"the {event_type} event would be about {size} bytes on the wire, over the limit of "
+            f"{limit} bytes (KAFKA_MAX_MESSAGE_BYTES); send less text or fewer items",
+            event_type=event_type,
+            size=size,
+            limit=limit,
+        )
+        self.event_type = event_type
+        self.size = size
+        self.limit = limit

@@ -28,6 +28,7 @@ from werkzeug.exceptions import HTTPException
 from shared import identity as identity_mod
 from shared.config import Config
 from shared.errors import (
+    EventTooLarge,
     Forbidden,
     InvalidInput,
     NotFound,
@@ -74,6 +75,7 @@ _STATUS: dict[type[StyrkortError], int] = {
     InvalidInput: 422,
     Forbidden: 403,
     Unauthenticated: 401,
+    EventTooLarge: 413,
 }
 #: The longest path and query string a service reads (gunicorn passes request lines up to
 #: 8190 bytes, infra/gunicorn_conf.py; longer ones it refuses itself, as a 400 in plain text).
@@ -540,6 +542,7 @@ def create_service_app(runtime: Runtime, *, title: str, description: str) -> tup
         OPENAPI_URL_PREFIX=API_PREFIX,
         OPENAPI_JSON_PATH="openapi.json",
         API_SPEC_OPTIONS={"info": {"description": description}, "security": SECURITY},
+        MAX_CONTENT_LENGTH=config.max_request_bytes,  # larger bodies: 413, never parsed
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["styrkort.runtime"] = runtime

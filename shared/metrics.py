@@ -26,6 +26,7 @@ class StoreCollector(Collector):
         with self.runtime.pool.connection() as conn:
             last = self.runtime.store.last_position(conn)
             relays = conn.execute("SELECT relay, position FROM relay_checkpoints").fetchall()
+            blocks = dict(conn.execute("SELECT relay, position FROM relay_blocks").fetchall())
             gaps = conn.execute(
                 "SELECT count(*) FROM consumer_gaps WHERE resolved_at IS NULL"
             ).fetchone()
@@ -46,6 +47,15 @@ class StoreCollector(Collector):
         for relay, position in relays:
             lag.add_metric([service, relay], last - position)
         yield lag
+        blocked = GaugeMetricFamily(
+            "styrkort_relay_blocked_position",
+            "the position a relay stopped at on a permanent produce error (0: not stopped); "
+            "it waits for an administrator (relay-status, relay-skip, relay-retry)",
+            labels=["service", "relay"],
+        )
+        for relay, _ in relays:
+            blocked.add_metric([service, relay], blocks.get(relay, 0))
+        yield blocked
         gap = GaugeMetricFamily(
             "styrkort_consumer_open_gaps", "version gaps not yet filled", labels=["service"]
         )

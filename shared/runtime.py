@@ -54,7 +54,7 @@ class Runtime:
         self.definition = definition
         self.config = config
         values.configure_years(config.year_min, config.year_max)
-        self.store = EventStore(definition.upcasters())
+        self.store = EventStore(definition.upcasters(), config.kafka_max_message_bytes)
         self.projections = definition.own_projections()
         self.access = definition.access()
         self.applier = EventApplier(definition.consumed(self.store))

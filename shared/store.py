@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -21,6 +22,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from shared import envelope
+from shared.errors import EventTooLarge
 from shared.events import (
     GENESIS_HASH,
     Metadata,
@@ -54,6 +56,42 @@ _COLUMNS = (
 
 #: From this many events in one append, rows go in by COPY (see _append_by_copy).
 COPY_AT = 50
+
+#: The largest CloudEvent (UTF-8 bytes) a store accepts by default: below Kafka's default
+#: message.max.bytes (1,048,588) and the producer's max_request_size (1,048,576).
+MAX_MESSAGE_BYTES = 1_000_000
+#: Bytes of an envelope besides data, metadata, stream id and type, event type and source,
+#: bounded above: attribute names, id, time, position, version, both hashes, the Kafka key
+#: and record overhead (tests/integration/test_size_limits.py checks the bound).
+ENVELOPE_OVERHEAD = 600
+
+
+def _number_growth(value: Any) -> int:
+    """How many bytes longer PostgreSQL writes the numbers of a value than Python's JSON:
+    numeric has no exponent, so 1e-300 comes out as 0.000...1."""
+    if type(value) is float:
+        text = repr(value)
+        return len(format(Decimal(text), "f")) - len(text) if "e" in text else 0
+    if type(value) is dict:
+        return sum(_number_growth(item) for item in value.values())
+    if type(value) is list:
+        return sum(_number_growth(item) for item in value)
+    return 0
+
+
+def _json_bytes(text: str) -> int:
+    """UTF-8 bytes of canonical JSON as jsonb writes it: a space after every ':' and ','
+    (counted also where they stand in strings: an upper bound)."""
+    size = len(text) if text.isascii() else len(text.encode("utf-8"))
+    return size + text.count(",") + text.count(":")
+
+
+def envelope_size_bound(data: Any, data_text: str, fixed: int, event_type: str) -> int:
+    """An upper bound of the bytes of an event's CloudEvent as the relay sends it (the
+    envelope of shared/envelope.ENVELOPE_SQL) with its key: `fixed` counts what the events
+    of one append share (metadata, stream id and type, source, overhead)."""
+    growth = _number_growth(data) if "e-" in data_text else 0
+    return fixed + _json_bytes(data_text) + growth + len(event_type)
 
 
 def _copy_text(value: str) -> str:
@@ -110,8 +148,13 @@ def _row_to_event(row: dict[str, Any]) -> RecordedEvent:
 class EventStore:
     """Appends and reads events inside the caller's transaction (see shared.uow)."""
 
-    def __init__(self, upcasters: Upcasters | None = None) -> None:
+    def __init__(
+        self, upcasters: Upcasters | None = None, max_message_bytes: int = MAX_MESSAGE_BYTES
+    ) -> None:
         self.upcasters = upcasters or Upcasters()
+        #: events whose CloudEvent would be larger are refused (EventTooLarge): the broker
+        #: would refuse them, and the relay could not pass them
+        self.max_message_bytes = max_message_bytes
 
     # -- writing ------------------------------------------------------------------------------
     def append(
@@ -123,7 +166,10 @@ class EventStore:
         events: Sequence[NewEvent],
         metadata: Metadata,
     ) -> list[RecordedEvent]:
-        """Append `events` to a stream at `expected_version`; they commit with the transaction."""
+        """Append `events` to a stream at `expected_version`; they commit with the transaction.
+
+        An event whose CloudEvent would exceed `max_message_bytes` is refused with
+        EventTooLarge, and nothing of the command is appended."""
         if not events:
             return []
         for event in events:
@@ -134,11 +180,24 @@ class EventStore:
         # The parts every event of the command shares are made canonical once.
         metadata_text = canonical_text(meta)
         stream_id_text, stream_type_text = canonical_text(stream_id), canonical_text(stream_type)
+        # stream id twice (subject, Kafka key); the longest source and prefix of any service
+        fixed = ENVELOPE_OVERHEAD + 2 * _json_bytes(stream_id_text) + _json_bytes(stream_type_text)
+        fixed += 2 * len(envelope.type_prefix("/styrkort/reports"))
+        fixed += _json_bytes(metadata_text)
+        limit = self.max_message_bytes
         prepared = []
         for n, (event, data, event_id) in enumerate(
             zip(events, payloads, event_ids, strict=True), start=1
         ):
             data_text = canonical_text(data)
+            # 4 bytes a character bound UTF-8 and jsonb's spaces: most events are measured no
+            # further; numbers grow only when the data has exponents
+            if 4 * len(data_text) + fixed + len(event.type) > limit or (
+                "e-" in data_text and _number_growth(data)
+            ):
+                size = envelope_size_bound(data, data_text, fixed, event.type)
+                if size > limit:
+                    raise EventTooLarge(event.type, size, limit)
             id_text = str(event_id)
             prepared.append(
                 _Prepared(

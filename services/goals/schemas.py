@@ -18,7 +18,10 @@ from shared.schemas import AsOfQuery, Number, PageQuery, Year
 TITLE = validate.Length(min=1, max=500)
 TEXT = validate.Length(max=10_000)
 #: ASCII digits and \Z: "\d" would take Unicode digits and "$" a trailing newline.
-PERIOD = validate.Regexp(r"\A[0-9]{4}-[0-9]{4}\Z", error="a mandate period like 2023-2026")
+PERIOD = [
+    validate.Length(max=9),
+    validate.Regexp(r"\A[0-9]{4}-[0-9]{4}\Z", error="a mandate period like 2023-2026"),
+]
 
 
 def _id(**kw: object) -> fields.Str:
