@@ -26,6 +26,7 @@ class Config:
       STYRKORT_INTERNAL_SECRET   HMAC secret of gateway and services (required for web)
       KAFKA_MAX_POLL_INTERVAL_MS consumer rebalance timeout (default 10000)
       RELAY_BATCH_SIZE           events per produce-and-checkpoint round (default 2000)
+      CONSUMER_MAX_ATTEMPTS      tries of a failing event before it is rejected (default 3)
       LOG_LEVEL                  DEBUG, INFO (default), WARNING, ...
       STYRKORT_YEAR_MIN/_MAX     the plausible calendar years (default 1990 and 2100)
     """
@@ -42,6 +43,9 @@ class Config:
     # Tansu forms a consumer group only after this long (DESIGN.md §8): seconds, not minutes.
     kafka_max_poll_interval_ms: int = 10_000
     relay_batch_size: int = 2000
+    # How often the consumer tries an event that fails for a reason other than its shape
+    # before it records the event as rejected and moves on (shared/consumer.py).
+    consumer_max_attempts: int = 3
     # Years outside this range are refused as implausible (shared/values.py).
     year_min: int = 1990
     year_max: int = 2100
@@ -74,6 +78,7 @@ class Config:
             topic_partitions=partitions,
             kafka_max_poll_interval_ms=poll_interval,
             relay_batch_size=_positive_int(env, "RELAY_BATCH_SIZE", 2000),
+            consumer_max_attempts=_positive_int(env, "CONSUMER_MAX_ATTEMPTS", 3),
             internal_secret=env.get("STYRKORT_INTERNAL_SECRET", ""),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             year_min=_positive_int(env, "STYRKORT_YEAR_MIN", 1990),
