@@ -29,6 +29,7 @@ class Config:
       STYRKORT_MAX_REQUEST_BYTES largest request body a web app reads (default 1048576); 413
       KAFKA_MAX_MESSAGE_BYTES    largest CloudEvent the store accepts (default 1000000): below
                                  the broker's message.max.bytes and the producer's request size
+      CONSUMER_MAX_ATTEMPTS      tries of a failing event before it is rejected (default 3)
       LOG_LEVEL                  DEBUG, INFO (default), WARNING, ...
       STYRKORT_YEAR_MIN/_MAX     the plausible calendar years (default 1990 and 2100)
     """
@@ -50,6 +51,9 @@ class Config:
     # An event whose envelope would be larger is refused at append (shared/store.py, 413):
     # the broker would refuse it, and it would stop the relay.
     kafka_max_message_bytes: int = 1_000_000
+    # How often the consumer tries an event that fails for a reason other than its shape
+    # before it records the event as rejected and moves on (shared/consumer.py).
+    consumer_max_attempts: int = 3
     # Years outside this range are refused as implausible (shared/values.py).
     year_min: int = 1990
     year_max: int = 2100
@@ -84,6 +88,7 @@ class Config:
             relay_batch_size=_positive_int(env, "RELAY_BATCH_SIZE", 2000),
             max_request_bytes=_positive_int(env, "STYRKORT_MAX_REQUEST_BYTES", 1_048_576),
             kafka_max_message_bytes=_positive_int(env, "KAFKA_MAX_MESSAGE_BYTES", 1_000_000),
+            consumer_max_attempts=_positive_int(env, "CONSUMER_MAX_ATTEMPTS", 3),
             internal_secret=env.get("STYRKORT_INTERNAL_SECRET", ""),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             year_min=_positive_int(env, "STYRKORT_YEAR_MIN", 1990),

@@ -22,7 +22,7 @@ import psycopg
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import CommitFailedError, KafkaError
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from shared import envelope
 from shared.config import Config
@@ -37,6 +37,10 @@ log = logging.getLogger(__name__)
 CONSUMER_LOCK = 7_151_000_004
 #: What a projection raises on an event it cannot read: the event's fault, not an outage.
 UNREADABLE = (StyrkortError, KeyError, ValueError, TypeError)
+#: An outage, not the event's fault: retried (with backoff) until the database answers again.
+OUTAGE = (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout)
+#: The start of the reason of an event rejected after failing every attempt (shared/metrics.py).
+GAVE_UP = "gave up after"
 
 
 @dataclass(frozen=True)
@@ -167,6 +171,7 @@ class EventApplier:
                     skipped += 1
                 elif event.version > current + 1:
                     self._report_gap(conn, item, current + 1)
+                    open_gaps.add(key)  # it may be filled later in this batch: [v3, v2, v3]
                     gaps += 1
                 else:
                     for projection in self.projections.get(item.service, ()):
@@ -193,12 +198,14 @@ class EventApplier:
                          applied_at = now()""",
                 [(s, i, v, p) for (s, i), (v, p) in advanced.items()],
             )
+            # A gap is filled once the event held back at it has been applied: the stream
+            # then reached its received version.
             filled = [(s, i, advanced[(s, i)][0]) for s, i in open_gaps if (s, i) in advanced]
             if filled:
                 cur.executemany(
                     """UPDATE consumer_gaps SET resolved_at = now()
                         WHERE source = %s AND stream_id = %s AND resolved_at IS NULL
-                          AND received_version <= %s + 1""",
+                          AND received_version <= %s""",
                     filled,
                 )
 
@@ -268,21 +275,52 @@ class Consumer:
         self.applier = applier
         self.topics = [config.topic(service) for service in applier.projections]
         self.total = Outcome()
+        self.max_attempts = config.consumer_max_attempts
+        #: (topic, partition, offset) -> attempts so far of a record that failed
+        self._failures: dict[tuple[str, int, int], int] = {}
+        #: records of the batch under way that were rejected already
+        self._rejected: set[tuple[str, int, int]] = set()
 
     def process(self, records: Sequence[ConsumerRecord]) -> Outcome:
         """Apply a batch in one transaction; if an event in it cannot be applied, apply the
         records one by one and reject (record, log) those that fail, so one unreadable event
-        does not stop the service's view of the world."""
+        does not stop the service's view of the world.
+
+        An outage (OUTAGE) is raised: the caller retries the batch until the database answers.
+        Any other failure of a record (a bug, a DataError) is raised `max_attempts - 1` times,
+        so the batch is retried with backoff; at the last attempt the record is rejected with
+        its error, never retried forever."""
         try:
             outcome = self._apply(records)
-        except UNREADABLE:
+        except OUTAGE:
+            raise
+        except Exception:
             outcome = Outcome()
             for record in records:
+                key = (record.topic, record.partition, record.offset)
+                if key in self._rejected:  # re-delivered after a later record failed
+                    outcome += Outcome(rejected=1)
+                    continue
                 try:
                     outcome += self._apply([record])
+                except OUTAGE:
+                    raise
                 except UNREADABLE as exc:
                     self._reject(record, exc)
+                    self._rejected.add(key)
                     outcome += Outcome(rejected=1)
+                except Exception as exc:
+                    attempts = self._failures.get(key, 0) + 1
+                    self._failures[key] = attempts
+                    if attempts < self.max_attempts:
+                        raise
+                    self._reject(record, exc, f"{GAVE_UP} {attempts} attempts: ")
+                    self._rejected.add(key)
+                    outcome += Outcome(rejected=1)
+        for record in records:  # the batch is done: its offsets are committed next
+            key = (record.topic, record.partition, record.offset)
+            self._failures.pop(key, None)
+            self._rejected.discard(key)
         self.total += outcome
         return outcome
 
@@ -291,7 +329,7 @@ class Consumer:
             conn.execute("SELECT pg_advisory_xact_lock(%s)", [CONSUMER_LOCK])
             return self.applier.apply_records(conn, records)
 
-    def _reject(self, record: ConsumerRecord, exc: Exception) -> None:
+    def _reject(self, record: ConsumerRecord, exc: Exception, prefix: str = "") -> None:
         where: tuple[Any, ...]
         try:
             event = envelope.from_cloudevent(envelope.decode(record.value))
@@ -299,7 +337,7 @@ class Consumer:
             where = (source, ev.stream_id, ev.version, ev.event_id)
         except envelope.InvalidEnvelope:
             where = (None, None, None, None)
-        reason = f"{type(exc).__name__}: {exc}"[:1000]
+        reason = f"{prefix}{type(exc).__name__}: {exc}"[:1000]
         log.error(
             "consumer: rejected %s[%d]@%d (%s v%s): %s",
             record.topic,

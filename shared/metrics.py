@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from shared.consumer import GAVE_UP
 from shared.runtime import Runtime
 
 
@@ -29,6 +30,11 @@ class StoreCollector(Collector):
             blocks = dict(conn.execute("SELECT relay, position FROM relay_blocks").fetchall())
             gaps = conn.execute(
                 "SELECT count(*) FROM consumer_gaps WHERE resolved_at IS NULL"
+            ).fetchone()
+            rejects = conn.execute(
+                "SELECT count(*) FILTER (WHERE reason NOT LIKE %s), "
+                "count(*) FILTER (WHERE reason LIKE %s) FROM consumer_rejects",
+                [f"{GAVE_UP}%", f"{GAVE_UP}%"],
             ).fetchone()
             streams = conn.execute(
                 "SELECT source, count(*), coalesce(max(applied_at), 'epoch') "
@@ -61,6 +67,15 @@ class StoreCollector(Collector):
         )
         gap.add_metric([service], gaps[0] if gaps else 0)
         yield gap
+        rejected = GaugeMetricFamily(
+            "styrkort_consumer_rejected",
+            "messages recorded as rejected: unreadable, or failing every attempt",
+            labels=["service", "cause"],
+        )
+        unreadable, failing = rejects or (0, 0)
+        rejected.add_metric([service, "unreadable"], unreadable)
+        rejected.add_metric([service, "failing"], failing)
+        yield rejected
         followed = GaugeMetricFamily(
             "styrkort_consumer_streams",
             "foreign streams applied, by source",

@@ -45,6 +45,8 @@ NOTIFY_CHANNEL = "styrkort_events"
 APPEND_LOCK = 7_151_000_002
 #: SQLSTATE the append function raises when the stream is not at the expected version.
 VERSION_CONFLICT = "SK409"
+#: The unique constraint on (stream_id, version): a duplicate there is a version conflict.
+STREAM_VERSION_KEY = "events_stream_id_version_key"
 #: expected_version of a stream that must not exist yet.
 NO_STREAM = 0
 
@@ -217,7 +219,10 @@ class EventStore:
             if exc.sqlstate == VERSION_CONFLICT:
                 actual = int(exc.diag.message_detail or -1)
                 raise ConcurrencyError(stream_id, expected_version, actual) from None
-            if isinstance(exc, psycopg.errors.UniqueViolation):  # a racing first append
+            if (
+                isinstance(exc, psycopg.errors.UniqueViolation)
+                and exc.diag.constraint_name == STREAM_VERSION_KEY
+            ):  # the stream moved on under us; any other duplicate (position, id) is a bug
                 raise ConcurrencyError(stream_id, expected_version, expected_version + 1) from exc
             raise
 
