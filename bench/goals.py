@@ -50,7 +50,7 @@ from services.goals.domain.indicator import DataSource, Definition, Indicator, T
 from services.goals.domain.organisation import OrgUnit
 from shared.config import Config
 from shared.events import Metadata
-from shared.identity import Identity, sign
+from shared.identity import Identity, sign, signing_target
 from shared.migrate import migrate
 from shared.runtime import Runtime
 
@@ -275,7 +275,8 @@ def bench_tree(runtime: Runtime, instants: dict[str, dt.datetime | None], runs: 
         sizes: list[int] = []
 
         def get(url: str = url, sizes: list[int] = sizes) -> None:
-            response = client.get(url, headers=sign(SECRET, READER, "GET", url))
+            signed = sign(SECRET, READER, "GET", signing_target(url), audience="goals")
+            response = client.get(url, headers=signed)
             assert response.status_code == 200, response.get_data(as_text=True)
             sizes.append(len(response.get_data()))
 
@@ -378,8 +379,9 @@ def drive(
         """The answer's JSON, or None if the command was refused (counted, not timed)."""
         nonlocal conn
         data = json.dumps(body).encode()
-        all_headers = {**sign(SECRET, identity, "POST", path, data), **headers}
-        all_headers["Content-Type"] = "application/json"
+        sent = {**headers, "Content-Type": "application/json"}
+        signed = sign(SECRET, identity, "POST", path, data, audience="goals", headers=sent)
+        all_headers = {**signed, **sent}  # If-Match and Content-Type are signed too
         start = time.perf_counter()
         try:
             conn.request("POST", path, data, all_headers)

@@ -29,6 +29,8 @@ class Config:
       STYRKORT_MAX_REQUEST_BYTES largest request body a web app reads (default 1048576); 413
       KAFKA_MAX_MESSAGE_BYTES    largest CloudEvent the store accepts (default 1000000): below
                                  the broker's message.max.bytes and the producer's request size
+      STYRKORT_MAX_SIGNATURE_AGE seconds a signed identity may be off the service's clock
+                                 (default 60; docs/adr/0011)
       CONSUMER_MAX_ATTEMPTS      tries of a failing event before it is rejected (default 3)
       LOG_LEVEL                  DEBUG, INFO (default), WARNING, ...
       STYRKORT_YEAR_MIN/_MAX     the plausible calendar years (default 1990 and 2100)
@@ -41,8 +43,9 @@ class Config:
     topic_partitions: int = 6
     internal_secret: str = ""
     log_level: str = "INFO"
-    # How old a signed identity header may be before a service refuses the request.
-    max_signature_age_seconds: int = 300
+    # How far the time of a signed identity may be from the service's clock, either way, before
+    # the service refuses the request; signatures are remembered this long (docs/adr/0011).
+    max_signature_age_seconds: int = 60
     # Tansu forms a consumer group only after this long (DESIGN.md §8): seconds, not minutes.
     kafka_max_poll_interval_ms: int = 10_000
     relay_batch_size: int = 2000
@@ -90,6 +93,7 @@ class Config:
             kafka_max_message_bytes=_positive_int(env, "KAFKA_MAX_MESSAGE_BYTES", 1_000_000),
             consumer_max_attempts=_positive_int(env, "CONSUMER_MAX_ATTEMPTS", 3),
             internal_secret=env.get("STYRKORT_INTERNAL_SECRET", ""),
+            max_signature_age_seconds=_positive_int(env, "STYRKORT_MAX_SIGNATURE_AGE", 60),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             year_min=_positive_int(env, "STYRKORT_YEAR_MIN", 1990),
             year_max=_positive_int(env, "STYRKORT_YEAR_MAX", 2100),

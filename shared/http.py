@@ -1,7 +1,8 @@
 """HTTP conventions shared by every service (DESIGN.md §6).
 
 - errors are `application/problem+json` (RFC 9457), mapped from exception classes in one place;
-- every request but health, metrics and the OpenAPI document carries a signed identity;
+- every request but health, metrics and the OpenAPI document carries a signed identity, signed
+  for this service and accepted once (shared/identity.py, shared/replays.py);
 - `ETag` is the stream version, `If-Match` makes an edit conditional (412 when stale);
 - a POST with `Idempotency-Key` is applied once: a retry gets the first answer back.
 """
@@ -38,6 +39,7 @@ from shared.errors import (
 )
 from shared.events import InvalidEventData, Metadata
 from shared.logs import correlation_id
+from shared.replays import ReplayGuard
 from shared.runtime import Runtime
 from shared.store import ConcurrencyError
 
@@ -336,6 +338,9 @@ class PreconditionFailed(StyrkortError):
 
 
 def install_request_context(app: Flask, config: Config) -> None:
+    runtime = app.extensions.get("styrkort.runtime")
+    guard = ReplayGuard(runtime.pool, config.max_signature_age_seconds) if runtime else None
+
     @app.before_request
     def _context() -> Response | None:
         g.request_id = str(uuid.uuid4())
@@ -363,6 +368,13 @@ def install_request_context(app: Flask, config: Config) -> None:
             signed_target(),
             request.get_data(cache=True),
             config.max_signature_age_seconds,
+            audience=config.service,
+        )
+        if guard is None:
+            raise Unauthenticated("this service has no database to refuse replayed requests")
+        guard.accept_once(
+            request.headers[identity_mod.SIGNATURE_HEADER],
+            int(request.headers[identity_mod.TIME_HEADER]),
         )
         refuse_unstorable_text()
         return None

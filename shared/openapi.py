@@ -16,6 +16,7 @@ from apispec import APISpec, BasePlugin
 from shared.http import PROBLEM_BASE, PROBLEM_JSON, PROBLEM_TYPES
 from shared.identity import (
     ACTOR_HEADER,
+    NONCE_HEADER,
     ROLE_HEADER,
     SCOPE_HEADER,
     SIGNATURE_HEADER,
@@ -106,17 +107,19 @@ IDEMPOTENCY_KEY = {
 }
 
 IDENTITY_HEADERS = {
-    "actor": (ACTOR_HEADER, "who: key:<id>"),
+    "actor": (ACTOR_HEADER, "who: key:<id>, percent-encoded as UTF-8"),
     "role": (ROLE_HEADER, "reader, auditor, editor or admin"),
     "scope": (SCOPE_HEADER, "an organisation unit id, or * for all"),
-    "timestamp": (TIME_HEADER, "Unix seconds when the gateway signed the request"),
+    "timestamp": (TIME_HEADER, "Unix seconds when the gateway signed the request (±60 s)"),
+    "nonce": (NONCE_HEADER, "random, new for every signing"),
     "signature": (
         SIGNATURE_HEADER,
-        "HMAC-SHA256 (shared internal secret) over the method, path and query, body hash and "
-        "the other four headers (shared/identity.py, docs/adr/0006)",
+        "HMAC-SHA256 (shared internal secret) over the service the request is for, the method, "
+        "path and query, If-Match, Idempotency-Key, Content-Type, body hash and the other five "
+        "headers; each signature is accepted once (shared/identity.py, docs/adr/0011)",
     ),
 }
-#: Every operation needs all five headers (one requirement naming all five schemes).
+#: Every operation needs all six headers (one requirement naming all six schemes).
 SECURITY: list[dict[str, list[str]]] = [{name: [] for name in IDENTITY_HEADERS}]
 
 

@@ -22,12 +22,20 @@ def connect(runtime: Runtime) -> psycopg.Connection[Any]:
 
 
 class SignedClient:
-    """A Flask test client that sends the gateway's signed identity headers."""
+    """A Flask test client that sends the gateway's signed identity headers, signed anew for
+    each request, for the app's own service (its audience) unless `audience` names another."""
 
-    def __init__(self, app: Any, identity: Identity, secret: str = INTERNAL_SECRET) -> None:
+    def __init__(
+        self,
+        app: Any,
+        identity: Identity,
+        secret: str = INTERNAL_SECRET,
+        audience: str | None = None,
+    ) -> None:
         self.client = app.test_client()
         self.identity = identity
         self.secret = secret
+        self.audience = audience or app.extensions["styrkort.runtime"].config.service
 
     def request(
         self,
@@ -42,10 +50,18 @@ class SignedClient:
             if data is not None
             else (json_mod.dumps(json).encode("utf-8") if json is not None else b"")
         )
-        all_headers = sign(self.secret, self.identity, method, signing_target(path), body)
-        if body:
-            all_headers["Content-Type"] = "application/json"
-        all_headers.update(headers or {})
+        sent = {"Content-Type": "application/json"} if body else {}
+        sent.update(dict(headers or {}))
+        all_headers = sign(
+            self.secret,
+            self.identity,
+            method,
+            signing_target(path),
+            body,
+            audience=self.audience,
+            headers=sent,
+        )
+        all_headers.update(sent)  # a test may send its own identity headers, e.g. forged ones
         return self.client.open(path, method=method, data=body, headers=all_headers)
 
     def get(self, path: str, **kw: Any) -> Any:

@@ -210,6 +210,7 @@ def test_the_documents_describe_problems_headers_and_security(
             "X-Styrkort-Role",
             "X-Styrkort-Scope",
             "X-Styrkort-Timestamp",
+            "X-Styrkort-Nonce",
             "X-Styrkort-Signature",
         }
         assert spec["security"] == [{name: [] for name in schemes}]

@@ -96,10 +96,18 @@ def send(app: Any, who: Identity, method: str, url: str, body: bytes = b"", **he
     replay a reported request: `send(app, EDITOR, "GET", "/api/v1/org-units/%00")`.
     """
     seen = Request(EnvironBuilder(path=url, method=method).get_environ())
-    signed = sign(INTERNAL_SECRET, who, method, seen.full_path.rstrip("?"), body)
-    if body:
-        signed["Content-Type"] = "application/json"
-    signed.update(headers)
+    sent = {"Content-Type": "application/json"} if body else {}
+    sent.update(headers)
+    signed = sign(
+        INTERNAL_SECRET,
+        who,
+        method,
+        seen.full_path.rstrip("?"),
+        body,
+        audience=app.extensions["styrkort.runtime"].config.service,
+        headers=sent,
+    )
+    signed.update(sent)
     return app.test_client().open(url, method=method, data=body, headers=signed)
 
 
