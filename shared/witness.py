@@ -145,7 +145,7 @@ def compare_with_topic(
         "topic_position": tail.position,
         "topic_hash": tail.hashes.get(tail.position),
         "store_position": store_head,
-        "status": "agrees",
+        "status": "agrees" if tail.hashes else "empty",
         "first_broken_position": None,
         "reason": None,
     }
