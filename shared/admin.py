@@ -24,6 +24,7 @@ from shared.relay import AdminError, Relay, record_skip, relay_status, retry_blo
 from shared.runtime import Runtime
 from shared.schemas import AsOfQuery, HistorySchema
 from shared.uow import rebuild_own_read_models
+from shared.witness import current_anchor, verify_all
 
 DECISION_KEYS = ("decided_by", "decided_on", "minute_ref")
 #: Line breaks other than "\n" that str.splitlines() and JavaScript split on; json.dumps with
@@ -170,11 +171,23 @@ def event_store_blueprint(runtime: Runtime, guard: HistoryGuard | None = None) -
         @blp.doc(**MAY_REFUSE)
         @blp.response(200)
         def get(self) -> dict[str, Any]:
-            """Recompute the hash chain; name the first broken position."""
+            """Recompute the hash chain and compare its head with the service's topic (the
+            witness); name the first broken position. `complete` is false when the topic
+            could not be consulted: the tail is then unverified."""
             require_role("auditor")
             with runtime.pool.connection() as conn:
-                report = runtime.store.verify(conn)
-            return {"service": service, "ok": report.ok, **report.__dict__}
+                return verify_all(conn, runtime.store, runtime.config)
+
+    @blp.route(f"/admin/{service}/anchor")
+    class AnchorHead(MethodView):
+        @blp.doc(**MAY_REFUSE)
+        @blp.response(200)
+        def get(self) -> dict[str, Any]:
+            """The head of the store now (service, position, hash, time): `line` is what a
+            council writes into its minutes; `verify --anchor FILE` checks it later."""
+            require_role("auditor")
+            with runtime.pool.connection() as conn:
+                return current_anchor(conn, service).as_dict()
 
     @blp.route(f"/admin/{service}/republish")
     class Republish(MethodView):

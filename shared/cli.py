@@ -9,7 +9,11 @@ relay-status            where the relay is; where and why it stopped; the record
 relay-skip --position N --reason TEXT [--by NAME]
                         pass the position the relay stopped at (recorded: who, when, why)
 relay-retry             send the position the relay stopped at again (its cause was fixed)
-verify                  recompute the hash chain; exit 1 naming the first broken position
+verify [--anchor FILE] [--no-witness]
+                        recompute the hash chain and compare the head with the service's topic
+                        (and with anchors from FILE); exit 1 naming the first broken position,
+                        3 when the chain is sound but the topic could not be consulted
+anchor                  print the head of the store (one line for minutes, and JSON)
 seed                    load the demo data (idempotent)
 """
 
@@ -32,6 +36,7 @@ from shared.migrate import migrate
 from shared.relay import AdminError, Relay, record_skip, relay_status, retry_blocked
 from shared.runtime import Runtime, ServiceDefinition
 from shared.uow import rebuild_own_read_models
+from shared.witness import Anchor, current_anchor, parse_anchors, verify_all
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +70,20 @@ def build_parser(definition: ServiceDefinition) -> argparse.ArgumentParser:
     which.add_argument("--consumed", action="store_true", help="only those fed by other topics")
     republish = commands.add_parser("republish", help="re-send events to Kafka from a position")
     republish.add_argument("--from", dest="from_position", type=int, required=True, metavar="N")
-    commands.add_parser("verify", help="check the hash chain of the event store")
+    verify = commands.add_parser(
+        "verify", help="check the hash chain, and the head against the topic and anchors"
+    )
+    verify.add_argument(
+        "--anchor",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a file holding anchors (the line `anchor` printed, or its JSON)",
+    )
+    verify.add_argument(
+        "--no-witness", action="store_true", help="do not consult the topic (tail unverified)"
+    )
+    commands.add_parser("anchor", help="print the head of the store, to record in minutes")
     if definition.name != "gateway":
         commands.add_parser("relay-status", help="where the relay is, and why it stopped")
         skip = commands.add_parser(
@@ -148,11 +166,40 @@ def _run(args: argparse.Namespace, definition: ServiceDefinition, runtime: Runti
         else:
             print(f"{definition.name}: the relay sends position {position} again")
     elif args.command == "verify":
+        return _verify(args, runtime)
+    elif args.command == "anchor":
         with runtime.pool.connection() as conn:
-            report = runtime.store.verify(conn)
-        print(json.dumps({"service": definition.name, "ok": report.ok, **report.__dict__}))
-        return 0 if report.ok else 1
+            anchor = current_anchor(conn, definition.name)
+        print(anchor.line)
+        print(json.dumps(anchor.as_dict(), ensure_ascii=False))
     elif args.command == "seed":
         assert definition.seed is not None
         print(definition.seed(runtime))
+    return 0
+
+
+def _verify(args: argparse.Namespace, runtime: Runtime) -> int:
+    anchors: list[Anchor] = []
+    for name in args.anchor:
+        try:
+            with open(name, encoding="utf-8") as file:
+                anchors += parse_anchors(file.read())
+        except (OSError, ValueError) as exc:
+            print(f"error: --anchor {name}: {exc}", file=sys.stderr)
+            return 2
+    with runtime.pool.connection() as conn:
+        result = verify_all(
+            conn, runtime.store, runtime.config, anchors=anchors, witness=not args.no_witness
+        )
+    print(json.dumps(result, ensure_ascii=False))
+    if not result["ok"]:
+        print(
+            f"verify: BROKEN at position {result['first_broken_position']}: {result['reason']}",
+            file=sys.stderr,
+        )
+        return 1
+    if not result["complete"]:
+        why = result["witness"].get("reason") or "the witness was not consulted"
+        print(f"verify: the chain is sound, but {why}", file=sys.stderr)
+        return 3
     return 0
