@@ -32,6 +32,7 @@ class Config:
       STYRKORT_MAX_SIGNATURE_AGE seconds a signed identity may be off the service's clock
                                  (default 60; docs/adr/0011)
       CONSUMER_MAX_ATTEMPTS      tries of a failing event before it is rejected (default 3)
+      IDEMPOTENCY_KEY_HOURS      how long an Idempotency-Key's answer is kept (default 24)
       LOG_LEVEL                  DEBUG, INFO (default), WARNING, ...
       STYRKORT_YEAR_MIN/_MAX     the plausible calendar years (default 1990 and 2100)
     """
@@ -57,6 +58,9 @@ class Config:
     # How often the consumer tries an event that fails for a reason other than its shape
     # before it records the event as rejected and moves on (shared/consumer.py).
     consumer_max_attempts: int = 3
+    # An Idempotency-Key's answer is replayed for this many hours, then the key runs anew
+    # (shared/http.py); a fraction is allowed (tests use a second).
+    idempotency_key_hours: float = 24.0
     # Years outside this range are refused as implausible (shared/values.py).
     year_min: int = 1990
     year_max: int = 2100
@@ -92,6 +96,7 @@ class Config:
             max_request_bytes=_positive_int(env, "STYRKORT_MAX_REQUEST_BYTES", 1_048_576),
             kafka_max_message_bytes=_positive_int(env, "KAFKA_MAX_MESSAGE_BYTES", 1_000_000),
             consumer_max_attempts=_positive_int(env, "CONSUMER_MAX_ATTEMPTS", 3),
+            idempotency_key_hours=_positive_number(env, "IDEMPOTENCY_KEY_HOURS", 24.0),
             internal_secret=env.get("STYRKORT_INTERNAL_SECRET", ""),
             max_signature_age_seconds=_positive_int(env, "STYRKORT_MAX_SIGNATURE_AGE", 60),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
@@ -105,3 +110,14 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise ConfigError(f"{name} must be a positive integer, not {raw!r}")
     return int(raw)
+
+
+def _positive_number(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, str(default))
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise ConfigError(f"{name} must be a positive number, not {raw!r}")
+    return value

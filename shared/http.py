@@ -4,7 +4,8 @@
 - every request but health, metrics and the OpenAPI document carries a signed identity, signed
   for this service and accepted once (shared/identity.py, shared/replays.py);
 - `ETag` is the stream version, `If-Match` makes an edit conditional (412 when stale);
-- a POST with `Idempotency-Key` is applied once: a retry gets the first answer back.
+- a POST with `Idempotency-Key` is applied once: a retry gets the first final answer back
+  (install_idempotency: what is kept, for how long, and to whom it is replayed).
 """
 
 from __future__ import annotations
@@ -447,9 +448,145 @@ def with_etag(body: Any, version: int, status: int = 200) -> tuple[Any, int, dic
 
 # -- Idempotency-Key ------------------------------------------------------------------------
 
+#: The answers an Idempotency-Key keeps: success, and a request that is wrong in itself
+#: (malformed, too large, not JSON, invalid), which the same request would get again. Any
+#: other answer depends on a state that may change (401/403 the caller's key, 404 an entity
+#: not there yet, 409 a rule or a concurrent change, 412 a stale If-Match, 5xx a failure):
+#: the key is released, so a retry with it runs anew.
+KEPT_ERRORS = frozenset({400, 413, 415, 422})
+#: Expired keys deleted, at most, by one claim (the rest by later claims).
+IDEMPOTENCY_CLEANUP_BATCH = 100
+
+
+def note_command_access(entity_type: str, entity_id: str | None, body: Mapping[str, Any]) -> None:
+    """Record the access check the caller's command passes (shared/resources.py, guarded), so
+    that a replay of its answer under an Idempotency-Key re-runs the same check."""
+    g.idempotency_access = (entity_type, entity_id, dict(body))
+
+
+def idempotency_hash() -> str:
+    """What makes a request with an Idempotency-Key the same request: path, query string,
+    If-Match, Content-Type and body (a different If-Match is a different command)."""
+    head = json.dumps(
+        [
+            request.path,
+            request.query_string.decode("latin-1"),
+            request.headers.get("If-Match"),
+            request.headers.get("Content-Type"),
+        ]
+    ).encode("utf-8")
+    return hashlib.sha256(head + b"\n" + request.get_data(cache=True)).hexdigest()
+
+
+def _json_default(value: Any) -> str:
+    return str(value)  # dates and decimals of a loaded body: access checks read only ids
+
 
 def install_idempotency(app: Flask, pool: ConnectionPool[Any]) -> None:
-    """Remember the answer to each POST with an Idempotency-Key, per actor, and replay it."""
+    """Remember the final answer to each POST with an Idempotency-Key, per actor, and replay it.
+
+    - Only final answers are kept (`KEPT_ERRORS` and 2xx); for any other the key is released.
+    - The request hash covers If-Match and Content-Type: the same key with another is a 422.
+    - A key expires `Config.idempotency_key_hours` after its first request: a later request
+      with it runs anew (the claim takes the expired row over). Each claim also deletes a
+      bounded batch of the oldest expired keys; no background work is needed.
+    - A replay is served only to a caller that may still run the command. Keys belong to
+      one actor, so only the same actor ever sees the answer. Its current signed role must
+      still write (readers and auditors: 403). The command recorded its access check
+      (`note_command_access`: entity type, entity id of a change, the checked body); a replay
+      to an editor with a unit scope runs that check again now, on the current organisation
+      and entity, and refuses with its 403 (or 404). An answer no access check was recorded
+      for (a validation error before the check, an admin route guarded by role) is replayed
+      only to the role and scope that got it first, or to an admin.
+    """
+
+    def settings() -> tuple[Runtime, float]:
+        runtime: Runtime = app.extensions["styrkort.runtime"]
+        return runtime, runtime.config.idempotency_key_hours * 3600.0
+
+    def claim_key(key: str, actor: str, request_hash: str, expiry: float) -> tuple[Any, ...] | None:
+        """Claim the key (None), or the row of its answer or of its running first request."""
+        who = g.identity
+        with pool.connection() as conn:
+            conn.execute(
+                """DELETE FROM idempotency_keys WHERE (actor, key) IN (
+                     SELECT actor, key FROM idempotency_keys
+                     WHERE created_at < now() - make_interval(secs => %(expiry)s)
+                       AND (status <> 0
+                            OR created_at < now() - make_interval(secs => %(lease)s))
+                     ORDER BY created_at LIMIT %(batch)s
+                     FOR UPDATE SKIP LOCKED)""",
+                {
+                    "expiry": expiry,
+                    "lease": IDEMPOTENCY_LEASE_SECONDS,
+                    "batch": IDEMPOTENCY_CLEANUP_BATCH,
+                },
+            )
+            # a new key; an expired one (unless its first request still runs); or the same
+            # request whose first run died without releasing the key (its lease passed)
+            claimed = conn.execute(
+                """INSERT INTO idempotency_keys (key, actor, request_hash, status, role, scope)
+                   VALUES (%(key)s, %(actor)s, %(hash)s, 0, %(role)s, %(scope)s)
+                   ON CONFLICT (actor, key) DO UPDATE SET
+                     request_hash = excluded.request_hash, status = 0, body = NULL,
+                     headers = '{}', created_at = now(), role = excluded.role,
+                     scope = excluded.scope, entity_type = NULL, entity_id = NULL,
+                     access_body = NULL
+                     WHERE (idempotency_keys.created_at
+                              < now() - make_interval(secs => %(expiry)s)
+                            AND (idempotency_keys.status <> 0
+                                 OR idempotency_keys.created_at
+                                      < now() - make_interval(secs => %(lease)s)))
+                        OR (idempotency_keys.status = 0
+                            AND idempotency_keys.request_hash = excluded.request_hash
+                            AND idempotency_keys.created_at
+                                  < now() - make_interval(secs => %(lease)s))
+                   RETURNING key""",
+                {
+                    "key": key,
+                    "actor": actor,
+                    "hash": request_hash,
+                    "role": who.role,
+                    "scope": who.scope,
+                    "expiry": expiry,
+                    "lease": IDEMPOTENCY_LEASE_SECONDS,
+                },
+            ).fetchone()
+            if claimed:
+                return None
+            row = conn.execute(
+                "SELECT request_hash, status, body, headers, role, scope, entity_type, "
+                "entity_id, access_body FROM idempotency_keys WHERE actor = %s AND key = %s",
+                [actor, key],
+            ).fetchone()
+        if row is None:  # released by its first request between the two statements
+            raise RuleViolation("the first request with this Idempotency-Key just ended; retry")
+        return tuple(row)
+
+    def may_replay(runtime: Runtime, row: tuple[Any, ...]) -> None:
+        """Forbidden unless the caller may still run the command whose answer this is."""
+        who: identity_mod.Identity = g.identity
+        role, scope, entity_type, entity_id, access_body = row[4:]
+        writes_all = runtime.access.writes_anywhere(who)  # readers, auditors: Forbidden
+        if who.role == "admin":
+            return
+        if entity_type is None:
+            if (who.role, who.scope) != (role, scope):
+                raise Forbidden(
+                    f"this Idempotency-Key's answer was given to {role} with scope {scope}; "
+                    f"{who.role} with scope {who.scope} may not have it replayed",
+                    rule="a replay needs the authority the first request had",
+                )
+            return
+        if writes_all:
+            return
+        with pool.connection() as conn:
+            if entity_id is None:
+                runtime.access.authorise_new(conn, who, entity_type, access_body or {})
+            else:
+                runtime.access.authorise_change(
+                    conn, who, entity_type, entity_id, access_body or {}
+                )
 
     @app.before_request
     def _replay_or_claim() -> Response | None:
@@ -458,72 +595,63 @@ def install_idempotency(app: Flask, pool: ConnectionPool[Any]) -> None:
             return None
         if len(key) > 200:
             raise InvalidInput("Idempotency-Key is longer than 200 characters")
+        runtime, expiry = settings()
         actor = g.identity.actor
-        body_hash = hashlib.sha256(
-            request.path.encode("utf-8")
-            + b"?"
-            + request.query_string
-            + b"\n"
-            + request.get_data(cache=True)
-        ).hexdigest()
-        with pool.connection() as conn:
-            claimed = conn.execute(
-                """INSERT INTO idempotency_keys (key, actor, request_hash, status)
-                   VALUES (%s, %s, %s, 0)
-                   ON CONFLICT (actor, key) DO UPDATE SET created_at = now()
-                     WHERE idempotency_keys.status = 0
-                       AND idempotency_keys.request_hash = excluded.request_hash
-                       AND idempotency_keys.created_at < now() - make_interval(secs => %s)
-                   RETURNING key""",
-                [key, actor, body_hash, IDEMPOTENCY_LEASE_SECONDS],
-            ).fetchone()
-            if claimed:
-                g.idempotency = (key, actor)
-                return None
-            row = conn.execute(
-                "SELECT request_hash, status, body, headers FROM idempotency_keys "
-                "WHERE actor = %s AND key = %s",
-                [actor, key],
-            ).fetchone()
-        assert row is not None
-        first_hash, status, body, headers = row
-        if first_hash != body_hash:
+        request_hash = idempotency_hash()
+        row = claim_key(key, actor, request_hash, expiry)
+        if row is None:
+            g.idempotency = (key, actor)
+            return None
+        first_hash, status, body, headers = row[:4]
+        if first_hash != request_hash:
             raise InvalidInput(
                 "this Idempotency-Key was used for a different request; use a new key",
                 {"Idempotency-Key": ["reused for a different request"]},
             )
         if status == 0:
             raise RuleViolation("the first request with this Idempotency-Key is still running")
-        replay = Response(
+        may_replay(runtime, row)
+        return Response(
             json.dumps(body, ensure_ascii=False) if body is not None else "",
             status=status,
             headers={**headers, "Idempotent-Replayed": "true"},
         )
-        return replay
 
     @app.after_request
     def _remember(response: Response) -> Response:
         claim = g.pop("idempotency", None)
+        access = g.pop("idempotency_access", None)
         if claim is None:
             return response
         key, actor = claim
+        status = response.status_code
         with pool.connection() as conn:
-            if response.status_code >= 500:
+            if not (200 <= status < 300 or status in KEPT_ERRORS):
                 conn.execute(
                     "DELETE FROM idempotency_keys WHERE actor = %s AND key = %s", [actor, key]
                 )
-            else:
-                body = response.get_json(silent=True)
-                kept = {
-                    name: response.headers[name]
-                    for name in ("Content-Type", "ETag", "Location")
-                    if name in response.headers
-                }
-                conn.execute(
-                    "UPDATE idempotency_keys SET status = %s, body = %s, headers = %s "
-                    "WHERE actor = %s AND key = %s",
-                    [response.status_code, Jsonb(body), Jsonb(kept), actor, key],
-                )
+                return response
+            entity_type, entity_id, access_body = access or (None, None, None)
+            kept = {
+                name: response.headers[name]
+                for name in ("Content-Type", "ETag", "Location")
+                if name in response.headers
+            }
+            conn.execute(
+                "UPDATE idempotency_keys SET status = %s, body = %s, headers = %s, "
+                "entity_type = %s, entity_id = %s, access_body = %s "
+                "WHERE actor = %s AND key = %s AND status = 0",
+                [
+                    status,
+                    Jsonb(response.get_json(silent=True)),
+                    Jsonb(kept),
+                    entity_type,
+                    entity_id,
+                    None if access_body is None else Jsonb(access_body, dumps=_dumps),
+                    actor,
+                    key,
+                ],
+            )
         return response
 
     @app.teardown_request
@@ -535,6 +663,10 @@ def install_idempotency(app: Flask, pool: ConnectionPool[Any]) -> None:
                     "DELETE FROM idempotency_keys WHERE actor = %s AND key = %s AND status = 0",
                     list(reversed(claim)),
                 )
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, default=_json_default, ensure_ascii=False)
 
 
 # -- the app ---------------------------------------------------------------------------------

@@ -101,8 +101,12 @@ IDEMPOTENCY_KEY = {
     "in": "header",
     "name": "Idempotency-Key",
     "required": False,
-    "description": "at most 200 characters; a retry with the same key and request gets the "
-    "first answer back (Idempotent-Replayed: true), with another request a 422",
+    "description": "at most 200 characters; a retry with the same key and request (path, "
+    "query, If-Match, Content-Type, body) gets the first answer back (Idempotent-Replayed: "
+    "true), with another request a 422. Only final answers are kept (2xx, 400, 413, 415, 422): "
+    "after any other the key is free and a retry runs anew. Keys expire after "
+    "IDEMPOTENCY_KEY_HOURS (24 h); a replay goes only to the same actor while its role and "
+    "scope still allow the command (else 403)",
     **STRING,
 }
 

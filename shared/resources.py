@@ -19,7 +19,14 @@ from shared.access import CommandGuard
 from shared.aggregate import to_json
 from shared.errors import NotFound
 from shared.events import Metadata
-from shared.http import Blueprint, command_metadata, current_identity, if_match_version, with_etag
+from shared.http import (
+    Blueprint,
+    command_metadata,
+    current_identity,
+    if_match_version,
+    note_command_access,
+    with_etag,
+)
 from shared.runtime import Runtime
 from shared.schemas import AsOfQuery, encode_cursor
 from shared.uow import UnitOfWork
@@ -36,6 +43,7 @@ def guarded(
     (shared/access.py): a new entity of the type created from `body` (`entity_id` None), or
     the command `body` on `entity_id`. The check runs inside the command's transaction."""
     who = current_identity()
+    note_command_access(entity_type, entity_id, body)  # re-checked by an idempotent replay
     uow = runtime.uow()
     if not runtime.access.writes_anywhere(who):
         uow.guard = CommandGuard(runtime.access, who, entity_type, body, entity_id)
