@@ -65,6 +65,8 @@ OWN_SCHEMA = "rebuild_own"
 CONSUMED_SCHEMA = "rebuild_consumed"
 #: events folded per transaction
 BATCH = 5000
+#: the catching up goes on until a batch is smaller than this (or 50 batches were short)
+TAIL = 500
 #: how long the last step waits for the tables (or the consumer lock) before giving way (below
 #: PostgreSQL's deadlock_timeout of 1 s, so a command is never the one chosen to fail)
 LOCK_WAIT = "300ms"
@@ -186,8 +188,14 @@ def _final_step(
     LOCK_WAIT, give way: fold what was appended meanwhile, unlocked, and try again."""
     for attempt in range(1, ATTEMPTS + 1):
         try:
+            started = time.monotonic()
             with conn.transaction():
                 step()
+            log.info(
+                "rebuild: the last step took %.3f s (attempt %d)",
+                time.monotonic() - started,
+                attempt,
+            )
             return
         except psycopg.errors.LockNotAvailable:
             log.info("rebuild: the last step gave way (attempt %d); catching up", attempt)
@@ -212,6 +220,7 @@ def rebuild_own(
         return 0
     applied = 0
     position = 0
+    rounds = 0  # batches folded
     with pool.connection() as conn:
         _try_lock(conn, OWN_REBUILD_LOCK)
         try:
@@ -220,7 +229,7 @@ def rebuild_own(
             _prepare_shadow(conn, OWN_SCHEMA, live, tables)
 
             def catch_up() -> None:
-                nonlocal applied, position
+                nonlocal applied, position, rounds
                 while True:
                     with conn.transaction():
                         _into_shadow(conn, OWN_SCHEMA, live)
@@ -231,7 +240,9 @@ def rebuild_own(
                         position = events[-1].position
                         if progress is not None:
                             progress(applied)
-                    if len(events) < batch:
+                    # the last step folds what comes after under its locks: make it small
+                    rounds += 1
+                    if len(events) < min(batch, TAIL) or (len(events) < batch and rounds > 50):
                         return
 
             catch_up()
