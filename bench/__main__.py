@@ -2,7 +2,7 @@
 
 import sys
 
-from bench import access, foundation, goals, plans, rules
+from bench import access, foundation, goals, plans, rebuild, rules
 
 BENCHMARKS = {
     "foundation": foundation.main,
@@ -10,6 +10,7 @@ BENCHMARKS = {
     "plans": plans.main,
     "access": access.main,
     "rules": rules.main,
+    "rebuild": rebuild.main,
 }
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from flask import Response, stream_with_context
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
-from shared import envelope
+from shared import envelope, rebuild
 from shared.errors import NotFound, RuleViolation
 from shared.events import RecordedEvent
 from shared.http import Blueprint, require_role
@@ -23,7 +23,6 @@ from shared.openapi import MAY_REFUSE
 from shared.relay import AdminError, Relay, record_skip, relay_status, retry_blocked
 from shared.runtime import Runtime
 from shared.schemas import AsOfQuery, HistorySchema
-from shared.uow import rebuild_own_read_models
 from shared.witness import current_anchor, verify_all
 
 DECISION_KEYS = ("decided_by", "decided_on", "minute_ref")
@@ -79,6 +78,19 @@ class RelaySkipSchema(Schema):
         metadata={"description": "the position the relay stopped at (see GET …/relay)"},
     )
     reason = fields.Str(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class RebuildJobSchema(Schema):
+    id = fields.Str()
+    scope = fields.Str(metadata={"description": "own: the service's own read models"})
+    state = fields.Str(metadata={"description": "queued, running, done or failed"})
+    events_applied = fields.Int()
+    requested_by = fields.Str()
+    error = fields.Str(allow_none=True)
+    created_at = fields.DateTime()
+    started_at = fields.DateTime(allow_none=True)
+    finished_at = fields.DateTime(allow_none=True)
+    updated_at = fields.DateTime()
 
 
 def history_entry(event: RecordedEvent) -> dict[str, Any]:
@@ -239,11 +251,34 @@ def event_store_blueprint(runtime: Runtime, guard: HistoryGuard | None = None) -
 
     @blp.route(f"/admin/{service}/rebuild")
     class Rebuild(MethodView):
-        @blp.response(200)
-        def post(self) -> dict[str, Any]:
-            """Drop and refill the service's own read models from its events."""
-            require_role("admin")
-            count = rebuild_own_read_models(runtime.pool, runtime.store, runtime.projections)
-            return {"service": service, "events_applied": count}
+        @blp.response(202, RebuildJobSchema)
+        def post(self) -> tuple[dict[str, Any], int, dict[str, str]]:
+            """Start a rebuild of the service's own read models: a job, answered at once with
+            its status resource (Location). The service keeps taking commands meanwhile; the
+            job runs in a thread of this process (shared/rebuild.py)."""
+            who = require_role("admin")
+            pool, store, projections = runtime.pool, runtime.store, runtime.projections
+            job_id = rebuild.create_job(pool, "own", who.actor)
+            rebuild.start_job_thread(
+                job_id,
+                lambda progress: rebuild.rebuild_own(pool, store, projections, progress),
+                pool,
+            )
+            job = rebuild.get_job(pool, job_id)
+            assert job is not None
+            location = f"/api/v1/admin/{service}/rebuild/{job_id}"
+            return job, 202, {"Location": location}
+
+    @blp.route(f"/admin/{service}/rebuild/<job_id>")
+    class RebuildStatus(MethodView):
+        @blp.doc(**MAY_REFUSE)
+        @blp.response(200, RebuildJobSchema)
+        def get(self, job_id: str) -> dict[str, Any]:
+            """A rebuild job: queued, running, done or failed; the events applied so far."""
+            require_role("auditor")
+            job = rebuild.get_job(runtime.pool, job_id)
+            if job is None:
+                raise NotFound(f"no rebuild job {job_id} in the {service} service")
+            return job
 
     return blp

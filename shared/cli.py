@@ -3,7 +3,7 @@
 migrate                 apply the SQL migrations (idempotent)
 relay                   run the outbox relay to Kafka until SIGTERM/SIGINT
 consumer                run the consumer of other services' topics until SIGTERM/SIGINT
-rebuild [--own|--consumed]  drop and refill read models from events
+rebuild [--own|--consumed]  refill read models from events, beside the live ones, and swap
 republish --from N      re-send this service's events from position N to Kafka
 relay-status            where the relay is; where and why it stopped; the recorded skips
 relay-skip --position N --reason TEXT [--by NAME]
@@ -27,15 +27,16 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
+from shared import rebuild
 from shared.config import Config, ConfigError
-from shared.consumer import Consumer, rebuild_consumer_read_models
+from shared.consumer import Consumer, Outcome
 from shared.logs import configure_logging
 from shared.migrate import migrate
 from shared.relay import AdminError, Relay, record_skip, relay_status, retry_blocked
 from shared.runtime import Runtime, ServiceDefinition
-from shared.uow import rebuild_own_read_models
 from shared.witness import Anchor, current_anchor, parse_anchors, verify_all
 
 log = logging.getLogger(__name__)
@@ -124,6 +125,53 @@ def main(definition: ServiceDefinition, argv: Sequence[str] | None = None) -> in
         runtime.close()
 
 
+def _rebuild(args: argparse.Namespace, definition: ServiceDefinition, runtime: Runtime) -> int:
+    """In the foreground, as a recorded job (any process answers its state), with progress
+    lines; the service keeps taking commands meanwhile (shared/rebuild.py)."""
+    name, pool = definition.name, runtime.pool
+    by = os.environ.get("STYRKORT_ADMIN") or f"cli:{getpass.getuser()}"
+    started = time.monotonic()
+
+    def progress(what: str) -> Callable[[int], None]:
+        def show(applied: int) -> None:
+            seconds = time.monotonic() - started
+            rate = applied / seconds if seconds else 0.0
+            print(f"{name}: rebuild {what}: {applied} events applied ({rate:,.0f}/s)", flush=True)
+
+        return show
+
+    try:
+        if not args.consumed:
+            job = rebuild.create_job(pool, "own", by)
+            print(f"{name}: rebuild job {job} (own read models)", flush=True)
+            count = rebuild.run_job(
+                job,
+                lambda report: rebuild.rebuild_own(
+                    pool, runtime.store, runtime.projections, report
+                ),
+                pool,
+                progress("own"),
+            )
+            print(f"{name}: own read models rebuilt from {count} events")
+        if not args.own and runtime.applier.projections:
+            job = rebuild.create_job(pool, "consumed", by)
+            print(f"{name}: rebuild job {job} (consumed read models)", flush=True)
+            outcomes: list[Outcome] = []
+
+            def consumed(report: Callable[[int], None]) -> int:
+                outcomes.append(
+                    rebuild.rebuild_consumed(runtime.config, pool, runtime.applier, report)
+                )
+                return outcomes[-1].applied
+
+            rebuild.run_job(job, consumed, pool, progress("consumed"))
+            print(f"{name}: consumed read models rebuilt: {outcomes[-1]}")
+    except rebuild.RebuildBusy as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _run(args: argparse.Namespace, definition: ServiceDefinition, runtime: Runtime) -> int:
     config = runtime.config
     if args.command == "relay":
@@ -131,12 +179,7 @@ def _run(args: argparse.Namespace, definition: ServiceDefinition, runtime: Runti
     elif args.command == "consumer":
         Consumer(config, runtime.pool, runtime.applier).run(_stop_on_signals())
     elif args.command == "rebuild":
-        if not args.consumed:
-            count = rebuild_own_read_models(runtime.pool, runtime.store, runtime.projections)
-            print(f"{definition.name}: own read models rebuilt from {count} events")
-        if not args.own and runtime.applier.projections:
-            outcome = rebuild_consumer_read_models(config, runtime.pool, runtime.applier)
-            print(f"{definition.name}: consumed read models rebuilt: {outcome}")
+        return _rebuild(args, definition, runtime)
     elif args.command == "republish":
         if args.from_position < 1:
             print("error: --from must be a position of 1 or more", file=sys.stderr)

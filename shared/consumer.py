@@ -29,7 +29,7 @@ from shared.config import Config
 from shared.errors import StyrkortError
 from shared.kafka import offsets_client, partitions_of
 from shared.store import EventStore
-from shared.uow import Projection, UnitOfWork, clear_tables
+from shared.uow import Projection, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -409,40 +409,17 @@ class Consumer:
 def rebuild_consumer_read_models(
     config: Config, pool: ConnectionPool[Any], applier: EventApplier, timeout: float = 300.0
 ) -> Outcome:
-    """Drop the read models fed by other services and refill them from their topics.
+    """Drop the read models fed by other services and refill them from their topics, while
+    the live consumer runs: chunks into shadow tables, then a short swap (shared/rebuild.py)."""
+    from shared.rebuild import rebuild_consumed
 
-    Reads every topic from the beginning to the end offsets seen at the start, in one
-    transaction that holds the consumer lock: the live consumer waits, readers see the old
-    read models until the commit.
-    """
-    sources = [f"/styrkort/{service}" for service in applier.projections]
-    # Reactions (projections without tables) wrote events that are in the store already;
-    # replaying them would only hold the append lock for the whole rebuild.
-    applier = EventApplier(
-        {service: [p for p in group if p.tables] for service, group in applier.projections.items()}
-    )
-    outcome = Outcome()
-    with pool.connection() as conn, conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", [CONSUMER_LOCK])
-        clear_tables(conn, applier.all_projections)
-        conn.execute("DELETE FROM consumed_streams WHERE source = ANY(%s)", [sources])
-        conn.execute("DELETE FROM consumer_gaps WHERE source = ANY(%s)", [sources])
-        for records in read_topics_to_end(
-            config, [config.topic(s) for s in applier.projections], timeout
-        ):
-            outcome += applier.apply_records(conn, records)
-    log.info("rebuild of consumer read models: %s", outcome)
-    return outcome
+    return rebuild_consumed(config, pool, applier, timeout=timeout)
 
 
 def read_topics_to_end(
     config: Config, topics: Sequence[str], timeout: float = 300.0, idle: float = 1.0
 ) -> Iterable[list[ConsumerRecord]]:
-    """Every record of the topics from the beginning, until caught up and then idle.
-
-    The end offsets seen at the start are a lower bound only: Tansu 0.6 undercounts them
-    (docs/adr/0004), so we read on until nothing more arrives for `idle` seconds.
-    """
+    """Every record of the topics from the beginning, until caught up and then idle."""
     with offsets_client(config) as consumer:
         partitions: list[TopicPartition] = []
         for topic in topics:
@@ -451,18 +428,34 @@ def read_topics_to_end(
             return
         consumer.assign(partitions)
         consumer.seek_to_beginning(*partitions)
-        end = consumer.end_offsets(partitions)
-        deadline = time.monotonic() + timeout
-        pending = {tp for tp in partitions if end[tp] > 0}
-        quiet_since = time.monotonic()
-        while pending or time.monotonic() - quiet_since < idle:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"reading {', '.join(topics)} to the end took over {timeout} s")
-            batches = consumer.poll(timeout_ms=200, max_records=2000)
-            for batch in batches.values():
-                if batch:
-                    quiet_since = time.monotonic()
-                    yield batch
-            for tp in list(pending):
-                if consumer.position(tp) >= end[tp]:
-                    pending.discard(tp)
+        yield from read_to_end(consumer, partitions, topics, timeout, idle)
+
+
+def read_to_end(
+    consumer: KafkaConsumer,
+    partitions: Sequence[TopicPartition],
+    topics: Sequence[str],
+    timeout: float = 300.0,
+    idle: float = 1.0,
+) -> Iterable[list[ConsumerRecord]]:
+    """The records of assigned partitions from the consumer's positions on, until caught up
+    and then idle for `idle` seconds.
+
+    The end offsets seen at the start are a lower bound only: Tansu 0.6 undercounts them
+    (docs/adr/0004), so we read on until nothing more arrives for `idle` seconds.
+    """
+    end = consumer.end_offsets(list(partitions))
+    deadline = time.monotonic() + timeout
+    pending = {tp for tp in partitions if end[tp] > 0 and consumer.position(tp) < end[tp]}
+    quiet_since = time.monotonic()
+    while pending or time.monotonic() - quiet_since < idle:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"reading {', '.join(topics)} to the end took over {timeout} s")
+        batches = consumer.poll(timeout_ms=200, max_records=2000)
+        for batch in batches.values():
+            if batch:
+                quiet_since = time.monotonic()
+                yield batch
+        for tp in list(pending):
+            if consumer.position(tp) >= end[tp]:
+                pending.discard(tp)

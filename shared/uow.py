@@ -124,20 +124,12 @@ def clear_tables(conn: psycopg.Connection[Any], projections: Sequence[Projection
 def rebuild_own_read_models(
     pool: ConnectionPool[Any], store: EventStore, projections: Sequence[Projection]
 ) -> int:
-    """Drop and refill the service's own read models from its events; return events applied.
+    """Refill the service's own read models from its events; return events applied.
 
-    One transaction: readers see the old read models until the new ones commit, and appends
-    wait for the append lock meanwhile, so no event is missed or applied twice.
+    Built beside the live tables in batches, without holding off appends, then swapped in by
+    one short transaction that holds the live tables (shared/rebuild.py): readers see the old
+    read models until then, and no event is missed or applied twice.
     """
-    applied = 0
-    with pool.connection() as conn, conn.transaction():
-        store.lock_appends(conn)
-        clear_tables(conn, projections)
-        for event in store.iterate_all(conn):
-            for projection in projections:
-                projection.apply(conn, event)
-            applied += 1
-            if applied % 10_000 == 0:
-                log.info("rebuild: %d events applied", applied)
-    log.info("rebuild: done, %d events applied", applied)
-    return applied
+    from shared.rebuild import rebuild_own
+
+    return rebuild_own(pool, store, projections)
