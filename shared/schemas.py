@@ -7,12 +7,10 @@ import binascii
 import datetime as dt
 import json
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-#: A date given as `as_of` means the end of that day in the municipality's time zone.
-LOCAL_TIME_ZONE = ZoneInfo("Europe/Stockholm")
+from shared.values import LOCAL_TIME_ZONE  # as_of dates end in the municipality's day
 
 
 class AsOf(fields.Field[dt.datetime]):

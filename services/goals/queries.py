@@ -16,19 +16,9 @@ from shared import versions
 
 
 def ancestry(conn: psycopg.Connection[Any], unit_id: str) -> list[str]:
-    """The ids from `unit_id` up to the root, itself first (current organisation)."""
-    rows = conn.execute(
-        """WITH RECURSIVE up(id, parent_id, depth) AS (
-               SELECT entity_id, state ->> 'parent_id', 0 FROM entity_versions
-                WHERE entity_id = %s AND valid_to IS NULL
-             UNION ALL
-               SELECT v.entity_id, v.state ->> 'parent_id', up.depth + 1 FROM entity_versions v
-                 JOIN up ON v.entity_id = up.parent_id
-                WHERE v.valid_to IS NULL AND up.depth < 100)
-           SELECT id FROM up ORDER BY depth""",
-        [unit_id],
-    ).fetchall()
-    return [r[0] for r in rows]
+    """The ids from `unit_id` up to the root, itself first (current organisation): the same
+    walk the access check makes (org_ancestry(), migrations/0003)."""
+    return [r[0] for r in conn.execute("SELECT org_ancestry(%s)", [unit_id]).fetchall()]
 
 
 #: The current organisation units, written as migration 0003's partial index is, so PostgreSQL
