@@ -16,12 +16,13 @@ import pytest
 from infra.embedded import EmbeddedBroker, EmbeddedPostgres, create_database, free_port
 from services.goals.app import DEFINITION as GOALS
 from services.plans.app import DEFINITION as PLANS
+from services.reports.app import DEFINITION as REPORTS
 from shared.config import Config
 from shared.migrate import migrate
 from shared.runtime import Runtime, ServiceDefinition
 from tests.support import INTERNAL_SECRET
 
-DEFINITIONS = {"goals": GOALS, "plans": PLANS}
+DEFINITIONS = {"goals": GOALS, "plans": PLANS, "reports": REPORTS}
 
 
 @pytest.fixture(scope="session")
@@ -111,3 +112,8 @@ def goals(make_runtime: Callable[..., Runtime]) -> Runtime:
 @pytest.fixture
 def plans(make_runtime: Callable[..., Runtime]) -> Runtime:
     return make_runtime("plans")
+
+
+@pytest.fixture
+def reports(make_runtime: Callable[..., Runtime]) -> Runtime:
+    return make_runtime("reports")
