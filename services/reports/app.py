@@ -6,7 +6,18 @@ from pathlib import Path
 
 from flask import Flask
 
+from services.reports.access import access
+from services.reports.api import (
+    annual_reports_blueprint,
+    assessments_blueprint,
+    follow_up_blueprint,
+    improvements_blueprint,
+    quality_reports_blueprint,
+    results_blueprint,
+)
 from services.reports.consumed import consumed_projections
+from services.reports.projections import own_projections
+from shared.admin import event_store_blueprint
 from shared.config import Config
 from shared.http import create_service_app
 from shared.runtime import Runtime, ServiceDefinition
@@ -14,16 +25,28 @@ from shared.runtime import Runtime, ServiceDefinition
 DEFINITION = ServiceDefinition(
     name="reports",
     migrations_dir=Path(__file__).parent / "migrations",
+    own_projections=own_projections,
+    access=access,
     consumed=consumed_projections,
 )
 
 
 def create_app(config: Config | None = None, runtime: Runtime | None = None) -> Flask:
     runtime = runtime or Runtime(DEFINITION, config or Config.from_env("reports"))
-    app, _api = create_service_app(
+    app, api = create_service_app(
         runtime,
         title="styrkort reports",
         description="Results, statuses, assessments, quality reports and period close "
         "(the follow-up: så här blev det, så här förbättrar vi).",
     )
+    for blueprint in (
+        results_blueprint,
+        assessments_blueprint,
+        quality_reports_blueprint,
+        improvements_blueprint,
+        annual_reports_blueprint,
+        follow_up_blueprint,
+    ):
+        api.register_blueprint(blueprint(runtime))
+    api.register_blueprint(event_store_blueprint(runtime))
     return app

@@ -1,7 +1,7 @@
 """Read models of the reports service fed by goals.events and plans.events.
 
-Tolerant readers (docs/events.md): each projection takes only the fields it needs and ignores
-event types and schema versions it does not know (KNOWN). Every table is declared in the
+Tolerant readers (docs/events.md): each projection takes only the fields it needs, in any
+schema version, and ignores event types it does not know (KNOWN). Every table is declared in the
 projection's `tables`, so a rebuild (shared/rebuild.py) writes shadow copies of all of them and
 never the live ones.
 
@@ -72,18 +72,11 @@ _warned: set[str] = set()
 
 
 def known(event: RecordedEvent) -> bool:
-    """Whether the readers know this event's type and version (an unknown one is ignored)."""
-    versions = KNOWN.get(event.name)
-    if versions is None:
-        return False
-    if event.schema_version in versions:
-        return True
-    if event.event_type not in _warned:  # once a process: a newer producer, not an error
-        _warned.add(event.event_type)
-        log.warning(
-            "reports: ignoring %s (a version these read models do not know)", event.event_type
-        )
-    return False
+    """Whether the readers know this event's type. Any schema version is read, as plans'
+    readers do: a reader takes the fields it needs and defaults what a version lacks, so a
+    new version of an event is never dropped silently (a dropped event would be marked
+    applied and never come again)."""
+    return event.name in KNOWN
 
 
 def _mapping(value: JsonValue | None) -> Mapping[str, JsonValue]:

@@ -161,6 +161,21 @@ def yardsticks(
     return {(i, y): (target, green, yellow) for i, y, target, green, yellow in rows}
 
 
+def goals_owned_by(conn: psycopg.Connection[Any], unit_id: str, year: int) -> list[str]:
+    """The adopted goals a unit owns whose mandate period covers `year` (a committee's
+    quality report covers its own goals)."""
+    rows = conn.execute(
+        """SELECT id FROM known_goals
+            WHERE owner_unit_id = %s AND status = 'adopted'
+              AND split_part(period, '-', 1) ~ '^[0-9]{4}$'
+              AND split_part(period, '-', 2) ~ '^[0-9]{4}$'
+              AND %s BETWEEN split_part(period, '-', 1)::int AND split_part(period, '-', 2)::int
+            ORDER BY id""",
+        [unit_id, year],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
 def plan_for(conn: psycopg.Connection[Any], unit_id: str, period: str) -> PlanRow | None:
     row = conn.execute(
         """SELECT id, unit_id, period, title, status, goal_ids FROM known_plans
