@@ -89,7 +89,7 @@ def test_bad_periods_and_a_second_result_are_refused(app: Any) -> None:
     body = {"indicator_id": ELIGIBLE, "value": 80}
     for period, status in [
         ("2025\n", 422),
-        ("２０２５", 422),
+        ("\uff12\uff10\uff12\uff15", 422),
         ("2025-02-30", 422),
         (str(dt.date.today().year + 1), 422),
         ("1066", 422),
