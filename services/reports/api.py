@@ -226,8 +226,7 @@ def quality_reports_blueprint(runtime: Runtime) -> Blueprint:
         if state.get("activity_outcomes") is not None:
             return state
         day = as_of.astimezone(values.LOCAL_TIME_ZONE).date() if as_of else values.today()
-        with runtime.pool.connection() as conn:
-            uow = UnitOfWork(conn, runtime.store, [])
+        with UnitOfWork(runtime.pool, runtime.store, []) as uow:  # a read: no events appended
             outcomes = handlers.activity_outcomes(uow, state.get("plan_id"), day)
         return {**state, "activity_outcomes": to_json(outcomes)}
 
