@@ -2,10 +2,12 @@
 
 PostgreSQL keeps its data in `.dev/pgdata` across runs; the Tansu broker keeps topics in memory,
 so the relays re-feed it from their stores on start (DESIGN.md §8, docs/adr/0003). Each service
-gets its own database, is migrated and seeded, then its web app (gunicorn), relay and consumer run
-as child processes whose lines are shown behind a coloured name, as foreman does (and kept in
-`.dev/logs/`). A crashed app process is restarted with backoff; if PostgreSQL or the broker dies,
-everything stops. Ctrl-C or SIGTERM stops the apps, then the broker, then PostgreSQL; exit 0.
+gets its own database and is migrated, then its web app (gunicorn), relay and consumer run as
+child processes whose lines are shown behind a coloured name, as foreman does (and kept in
+`.dev/logs/`). Once they all answer, the services are seeded in order (goals first): a seed may
+wait for another service's seeded data to reach it over Kafka, as reports' does. A crashed app
+process is restarted with backoff; if PostgreSQL or the broker dies, everything stops. Ctrl-C or
+SIGTERM stops the apps, then the broker, then PostgreSQL; exit 0.
 
 Environment: STYRKORT_DEV_DIR (default .dev), DEV_PG_PORT (55432), DEV_KAFKA_PORT (19092),
 DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS (use that PostgreSQL server / Kafka cluster instead),
@@ -140,13 +142,14 @@ class DevStack:
         bootstrap = self._start_broker()
         secret = internal_secret(self.dev_dir)
         services = [s for s in SERVICES if (REPO / "services" / s / "__main__.py").exists()]
+        seeds: list[tuple[str, dict[str, str]]] = []
         for service in services:
             database_url = create_database(server_url, f"styrkort_{service}")
             env = service_env(service, database_url, bootstrap, secret)
             commands = self._cli_commands(service, env)
             self._run_step(service, "migrate", env)
             if "seed" in commands:
-                self._run_step(service, "seed", env)
+                seeds.append((service, env))
             self._plan_children(service, env, commands)
         for child in self.children:
             self._spawn(child)
@@ -154,6 +157,11 @@ class DevStack:
         deadline = time.monotonic() + timeout
         for child in self.children:
             self._wait_healthy(child, deadline, timeout)
+        # Seeds run once every process is up, in SERVICES order: a service that learns of
+        # another's data from its topic (reports' seed refers to goals' seeded indicators)
+        # needs that service seeded, its relay and its own consumer running.
+        for service, env in seeds:
+            self._run_step(service, "seed", env)
         self._banner(services, bootstrap)
 
     def _start_postgres(self) -> str:

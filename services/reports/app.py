@@ -17,6 +17,7 @@ from services.reports.api import (
 )
 from services.reports.consumed import consumed_projections
 from services.reports.projections import own_projections
+from services.reports.seed import seed
 from shared.admin import event_store_blueprint
 from shared.config import Config
 from shared.http import create_service_app
@@ -28,6 +29,7 @@ DEFINITION = ServiceDefinition(
     own_projections=own_projections,
     access=access,
     consumed=consumed_projections,
+    seed=seed,
 )
 
 

@@ -1,21 +1,30 @@
-"""`make run` end to end: the stack comes up, stops cleanly on Ctrl-C, restarts on its data."""
+"""`make run` end to end: the stack comes up seeded (goals, then reports once its consumer knows
+goals' data; the quality report's improvement proposal reaches plans), stops cleanly on Ctrl-C,
+and restarts on its data without seeding anything twice.
+
+Every port is a free one picked at random (never the fixed defaults), so the test runs beside a
+developer's `make run` and beside other test sessions."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
 
 from infra.embedded import free_port, port_open
+from shared.identity import Identity, sign, signing_target
 
 REPO = Path(__file__).resolve().parents[2]
 PORT_SETTINGS = (
@@ -27,6 +36,10 @@ PORT_SETTINGS = (
     "REPORTS_PORT",
 )
 BANNER = "styrkort dev stack is up"
+#: ids of goals' demo seed (services/goals/seed.py derives them from these keys)
+SEED_NAMESPACE = uuid.UUID("5b0e3c1e-6a4f-4c1b-9d59-1471a0000000")
+COUNCIL = f"org-unit-{uuid.uuid5(SEED_NAMESPACE, 'kf')}"
+SCHOOL = f"org-unit-{uuid.uuid5(SEED_NAMESPACE, 'hasslerud')}"
 
 pytestmark = pytest.mark.slow
 
@@ -70,6 +83,46 @@ def wait_until_up(launcher: subprocess.Popen[bytes], output: Path, health_url: s
         time.sleep(0.5)
 
 
+def get_json(dev_dir: Path, service: str, port: int, path: str) -> Any:
+    """GET a service's API as a reader, signed with the dev stack's secret (no gateway yet)."""
+    secret = (dev_dir / "internal-secret").read_text().strip()
+    who = Identity("key:e2e", "reader", "*")
+    headers = sign(secret, who, "GET", signing_target(path), audience=service)
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers)
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(request, timeout=10) as response:
+        return json.load(response)
+
+
+def check_seeded_follow_up(dev_dir: Path, ports: dict[str, int]) -> None:
+    """Reports answers with a coloured scorecard of the council for 2025, and plans turned the
+    approved quality report's improvement proposal into an activity of the school's 2026 plan."""
+    card = get_json(
+        dev_dir, "reports", ports["REPORTS_PORT"], f"/api/v1/scorecard?unit_id={COUNCIL}&year=2025"
+    )
+    colours = [line["status"]["colour"] for g in card["goals"] for line in g["indicators"]]
+    assert {"green", "yellow", "red"} <= set(colours), card
+    assert card["summary"]["assessed"]["met"] >= 1, card["summary"]
+
+    deadline = time.monotonic() + 60  # plans' consumer reads reports.events meanwhile
+    plans_port = ports["PLANS_PORT"]
+    while True:
+        found = get_json(
+            dev_dir, "plans", plans_port, f"/api/v1/plans?unit_id={SCHOOL}&period=2026"
+        )
+        if found["items"]:
+            plan_id = found["items"][0]["id"]
+            path = f"/api/v1/plans/{plan_id}/activities"
+            activities = get_json(dev_dir, "plans", plans_port, path)["items"]
+            proposed = [a for a in activities if (a.get("proposed_by") or "").startswith("improv")]
+            if proposed:
+                assert proposed[0]["work"]["title"] == "Inför rastvärdar och aktiva raster i åk 4-6"
+                return
+        if time.monotonic() > deadline:
+            pytest.fail(f"no activity of the improvement proposal in plans within 60 s: {found}")
+        time.sleep(0.5)
+
+
 @pytest.fixture
 def dev_dir(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "dev"
@@ -106,6 +159,8 @@ def test_dev_stack_stops_cleanly_on_ctrl_c_and_restarts_on_its_data(
             )
         try:
             wait_until_up(launcher, output, health_url)
+            if run == "first":
+                check_seeded_follow_up(dev_dir, ports)
         finally:
             launcher.send_signal(signal.SIGINT)
             try:
@@ -115,6 +170,10 @@ def test_dev_stack_stops_cleanly_on_ctrl_c_and_restarts_on_its_data(
                 pytest.fail(f"the {run} run did not stop within 60 s:\n{output.read_text()}")
 
         assert code == 0, output.read_text()
+        if run == "second":  # the seeds found everything there
+            log = output.read_text()
+            assert "reports: seeded 0 results and 0 assessments" in log, log
+            assert "goals: seeded 0 entities" in log, log
         assert [port for port in ports.values() if port_open(port)] == []
         assert processes_of(dev_dir) == []
 

@@ -1,0 +1,22 @@
+"""The vocabulary of the topic `reports.events`: one event registry per aggregate of the service.
+
+Read by `python -m shared.asyncapi reports` to generate docs/asyncapi/reports.json.
+"""
+
+from __future__ import annotations
+
+from services.reports.domain import annual, assessment, improvement, report, result, rules
+from shared.aggregate import EventRegistry
+
+
+def registries() -> list[EventRegistry]:
+    """Results, goal assessments, quality reports, improvement proposals, the annual report's
+    approval (the year's close) and the status rules."""
+    return [
+        result.EVENTS,
+        assessment.EVENTS,
+        report.EVENTS,
+        improvement.EVENTS,
+        annual.EVENTS,
+        rules.EVENTS,
+    ]
