@@ -50,13 +50,7 @@ def start_report(uow: UnitOfWork, md: Metadata, body: Body) -> Any:
 def report_goal(
     uow: UnitOfWork, md: Metadata, report_id: str, version: int | None, body: Body
 ) -> Any:
-    return handlers.change_report(
-        uow,
-        md,
-        report_id,
-        version,
-        lambda r: r.assess_goal(body["goal_id"], body["verdict"], body["analysis"]),
-    )
+    return handlers.write_goal_section(uow, md, report_id, version, **body)
 
 
 def report_activities(

@@ -257,16 +257,12 @@ def start_report(
     with uow:
         require_year_open(uow, periods.year_of(canonical), "its quality reports")
         plan = known.plan_for(uow.conn, unit_id, canonical)
-        if plan is not None:
-            goal_ids: Sequence[str] = plan.goal_ids
-        else:  # a committee reports on its own goals
-            goal_ids = known.goals_owned_by(uow.conn, unit_id, periods.year_of(canonical))
         events = QualityReport.start(
             report_id,
             unit_facts(uow, unit_id),
             canonical,
             plan.id if plan else None,
-            goal_ids,
+            goals_served(uow, unit_id, canonical),
             values.today(),
         )
         return _create(
@@ -299,6 +295,34 @@ def change_report(
         lambda r: periods.year_of(r.period),
         "its quality reports",
         decide,
+    )
+
+
+def goals_served(uow: UnitOfWork, unit_id: str, period: str) -> Sequence[str]:
+    """The goals a unit's report covers: those its plan for the period serves, or, for a unit
+    without a plan (a committee), the adopted goals it owns that cover the period's year."""
+    plan = known.plan_for(uow.conn, unit_id, period)
+    if plan is not None:
+        return plan.goal_ids
+    return known.goals_owned_by(uow.conn, unit_id, periods.year_of(period))
+
+
+def write_goal_section(
+    uow: UnitOfWork,
+    metadata: Metadata,
+    report_id: str,
+    expected: int | None,
+    *,
+    goal_id: str,
+    verdict: object,
+    analysis: object,
+) -> QualityReport:
+    return change_report(
+        uow,
+        metadata,
+        report_id,
+        expected,
+        lambda r: r.assess_goal(goal_id, verdict, analysis, goals_served(uow, r.unit_id, r.period)),
     )
 
 

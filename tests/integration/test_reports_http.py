@@ -243,3 +243,59 @@ def test_a_closed_year_refuses_changes_until_a_reopening_decision(app: Any) -> N
         "AnnualReportReopened.v1",
     ]
     assert history["events"][1]["decision"]["minute_ref"] == "KF §60"
+
+
+def test_the_scorecard_filters_by_development_area_and_perspective(app: Any) -> None:
+    reader = as_(app, READER)
+    area = seed_id("area-", "naringsliv")
+    by_area = reader.get(
+        f"/api/v1/scorecard?unit_id={COUNCIL}&year=2025&development_area_id={area}"
+    ).get_json()
+    ids = {g["goal_id"] for g in by_area["goals"]}
+    assert seed_id("goal-", "s-jobb") in ids, "the area's own strategic goal"
+    assert seed_id("goal-", "o-bostader") in ids, "an operational goal derived from it"
+    assert SCHOOL_GOAL not in ids
+    assert all(area in g["development_area_ids"] for g in by_area["goals"])
+    green = reader.get(
+        f"/api/v1/scorecard?unit_id={COUNCIL}&year=2025&perspective=environmental"
+    ).get_json()
+    assert seed_id("goal-", "s-klimat") in {g["goal_id"] for g in green["goals"]}
+    assert all("environmental" in g["perspectives"] for g in green["goals"])
+    assert SCHOOL_GOAL not in {g["goal_id"] for g in green["goals"]}
+    committee = reader.get(f"/api/v1/scorecard?unit_id={COMMITTEE}&year=2025").get_json()
+    assert {g["goal_id"] for g in committee["goals"]} == {SCHOOL_GOAL}, "the subtree only"
+    for query, field in [
+        (urlencode({"unit_id": COUNCIL, "year": "\uff12\uff10\uff12\uff15"}), "year"),
+        (f"unit_id={COUNCIL}&year=1066", "year"),
+        (f"unit_id={COUNCIL}&year=2025&perspective=spiritual", "perspective"),
+    ]:
+        refused = reader.get(f"/api/v1/scorecard?{query}")
+        assert refused.status_code in (400, 422), (query, refused.get_json())
+        assert field in refused.get_json().get("errors", {}), (query, refused.get_json())
+    unknown = reader.get("/api/v1/scorecard?unit_id=org-unit-nobody&year=2025")
+    assert unknown.status_code == 404
+
+
+def test_status_rules_are_data_decided_by_the_council(app: Any) -> None:
+    admin = as_(app, ADMIN)
+    assert admin.get("/api/v1/status-rules").get_json()["yellow_share_of_target"] == 0.8
+    decision = {"decided_by": COUNCIL, "decided_on": dt.date.today().isoformat()}
+    not_council = admin.post(
+        "/api/v1/status-rules", {**decision, "decided_by": COMMITTEE, "minute_ref": "BUN §1"}
+    )
+    assert not_council.status_code == 409, not_council.get_json()
+    bad = admin.post(
+        "/api/v1/status-rules", {**decision, "minute_ref": "KF §3", "goal_met_share": 1.5}
+    )
+    assert bad.status_code == 422 and "goal_met_share" in bad.get_json()["errors"]
+    admin.post("/api/v1/results", {"indicator_id": ELIGIBLE, "period": "2025", "value": 83.0})
+    before = line(admin.get(f"/api/v1/scorecard?unit_id={COUNCIL}&year=2025").get_json(), ELIGIBLE)
+    assert before["status"]["colour"] == "red", "83 is below the yellow threshold 84"
+    set_rules = admin.post(
+        "/api/v1/status-rules",
+        {**decision, "minute_ref": "KF §3", "goal_met_share": 0.75, "goal_partly_met_share": 0.25},
+    )
+    assert set_rules.status_code == 200, set_rules.get_json()
+    card = admin.get(f"/api/v1/scorecard?unit_id={COUNCIL}&year=2025").get_json()
+    assert card["rules"]["goal_met_share"] == 0.75
+    assert card["rules"]["decision"]["minute_ref"] == "KF §3"

@@ -299,9 +299,17 @@ class QualityReport:
             )
         return [QualityReport.Started(report_id, unit.id, canonical, plan_id, tuple(goal_ids))]
 
-    def assess_goal(self, goal_id: str, verdict: object, analysis: object) -> list[DomainEvent]:
+    def assess_goal(
+        self,
+        goal_id: str,
+        verdict: object,
+        analysis: object,
+        serves_now: Sequence[str] = (),
+    ) -> list[DomainEvent]:
+        """The section on one goal: a goal the report covers, or one the unit's plan (or, for a
+        committee, the committee itself) has come to serve since the report was started."""
         self._require_draft()
-        if goal_id not in self.goal_ids:
+        if goal_id not in self.goal_ids and goal_id not in serves_now:
             raise RuleViolation(
                 f"{goal_id} is not among the goals this report covers (those of the unit's plan)",
                 {"goal_id": ["not covered by the report"]},
@@ -487,8 +495,12 @@ class QualityReport:
             case QualityReport.GoalAssessed():
                 kept = tuple(s for s in self.goal_sections if s.goal_id != event.goal_id)
                 section = GoalSection(event.goal_id, event.verdict, event.analysis)
+                covered = self.goal_ids
+                if event.goal_id not in covered:
+                    covered = (*covered, event.goal_id)
                 return replace(
                     self,
+                    goal_ids=covered,
                     goal_sections=(*kept, section),
                     done=self._undone("goals"),
                     version=version,
