@@ -32,6 +32,12 @@ class Projection(ABC):
     def apply(self, conn: psycopg.Connection[Any], event: RecordedEvent) -> None:
         """Apply one event; ignore event types the projection does not care about."""
 
+    def apply_many(self, conn: psycopg.Connection[Any], events: Sequence[RecordedEvent]) -> None:
+        """Apply events in order. A projection may do it in bulk (a rebuild folds thousands at
+        a time); the tables must end as `apply` one by one would leave them."""
+        for event in events:
+            self.apply(conn, event)
+
 
 class UnitOfWork:
     """`with uow:` opens a transaction; leaving the block commits, an exception rolls back."""
@@ -109,9 +115,11 @@ def apply_all(
     projections: Sequence[Projection],
     events: Iterable[RecordedEvent],
 ) -> None:
-    for event in events:
-        for projection in projections:
-            projection.apply(conn, event)
+    """Each projection takes the events in order; projections own separate tables, so one
+    may take all of them before the next (in bulk, if it can)."""
+    batch = list(events)
+    for projection in projections:
+        projection.apply_many(conn, batch)
 
 
 def clear_tables(conn: psycopg.Connection[Any], projections: Sequence[Projection]) -> None:

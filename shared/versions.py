@@ -10,6 +10,7 @@ is rebuilt from events alone like every read model. Schema: shared/migrations/00
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -62,6 +63,72 @@ class EntityVersionsProjection(Projection):
                 Jsonb(to_json(state)),
             ],
         )
+
+    def apply_many(self, conn: psycopg.Connection[Any], events: Sequence[RecordedEvent]) -> None:
+        """In bulk: the current states of the streams the batch continues are closed and read
+        in one statement, the events folded in memory, and every new state written by COPY —
+        the rows `apply` would write one event at a time (a rebuild's speed, bench/reports)."""
+        mine = [e for e in events if e.stream_type in self.kinds]
+        if len(mine) < BULK_AT:
+            for event in mine:
+                self.apply(conn, event)
+            return
+        first: dict[str, RecordedEvent] = {}
+        for event in mine:
+            first.setdefault(event.stream_id, event)
+        continued = [e for e in first.values() if e.version > 1]
+        states: dict[str, Any] = {}
+        if continued:
+            rows = conn.execute(
+                """UPDATE entity_versions AS v SET valid_to = c.valid_to
+                     FROM unnest(%s::text[], %s::timestamptz[]) AS c(entity_id, valid_to)
+                    WHERE v.entity_id = c.entity_id AND v.valid_to IS NULL
+                RETURNING v.entity_id, v.entity_type, v.state""",
+                [[e.stream_id for e in continued], [e.recorded_at for e in continued]],
+            ).fetchall()
+            states = {row[0]: self.kinds[row[1]].restore(row[2]) for row in rows}
+        written: list[list[Any]] = []
+        last_row: dict[str, list[Any]] = {}
+        for event in mine:
+            kind = self.kinds[event.stream_type]
+            fact = kind.events.decode(event)
+            if event.version == 1:
+                state = kind.start(fact)
+            else:
+                before = states.get(event.stream_id)
+                if before is None:
+                    raise RuntimeError(
+                        f"no current state of {event.stream_id} to apply "
+                        f"{event.event_type} v{event.version} to"
+                    )
+                state = before.when(fact)
+                if event.stream_id in last_row:
+                    last_row[event.stream_id][4] = event.recorded_at
+            states[event.stream_id] = state
+            row = [
+                event.stream_id,
+                event.stream_type,
+                event.version,
+                event.recorded_at,
+                None,
+                event.position,
+                json.dumps(to_json(state)),
+            ]
+            last_row[event.stream_id] = row
+            written.append(row)
+        with (
+            conn.cursor() as cur,
+            cur.copy(
+                "COPY entity_versions (entity_id, entity_type, version, valid_from, valid_to, "
+                "position, state) FROM STDIN"
+            ) as copy,
+        ):
+            for row in written:
+                copy.write_row(row)
+
+
+#: below this many events of its kinds, apply_many applies them one by one (a command's few)
+BULK_AT = 64
 
 
 def _in_time(as_of: dt.datetime | None) -> tuple[str, list[Any]]:
