@@ -528,7 +528,9 @@ def propagation_bench(
             while time.time() - start < seconds:
                 indicator_id = indicator_ids[n % len(indicator_ids)]
                 decision = decision_by(world.council, dt.date(2026, 11, 2), 1000 + n)
-                goals_handlers.set_target(uow(), META, indicator_id, None, 2025, 61.0 + n, decision)
+                goals_handlers.set_target(
+                    uow(), META, indicator_id, None, 2025, 100.0 + n, decision
+                )
                 done = time.time()
                 row = goals_conn.execute(
                     "SELECT position, recorded_at FROM events WHERE stream_id = %s"
