@@ -501,17 +501,23 @@ def propagation_bench(
     watching = threading.Event()
 
     def watch() -> None:
+        """Polls the rows above the oldest event not seen yet: partitions are consumed in
+        parallel, so a later position may arrive before an earlier one."""
         with psycopg.connect(reports_url, autocommit=True) as conn:
-            last = 0
+            floor = 0
             while not watching.is_set():
                 now = time.time()
                 for indicator_id, position in conn.execute(
                     "SELECT indicator_id, position FROM known_targets WHERE position > %s"
                     " AND indicator_id = ANY(%s)",
-                    [last, indicator_ids],
+                    [floor, indicator_ids],
                 ).fetchall():
                     seen.setdefault((indicator_id, position), now)
-                    last = max(last, position)
+                pending = [key[1] for key in list(committed) if key not in seen]
+                if pending:
+                    floor = min(pending) - 1
+                elif seen:
+                    floor = max(key[1] for key in list(seen))
                 time.sleep(0.002)
 
     watcher = threading.Thread(target=watch)
