@@ -204,7 +204,9 @@ def municipality(conn: psycopg.Connection[Any], rng: random.Random) -> tuple[str
     the indicators' ids."""
     created = at(2015, 1, 1)
     council = "org-unit-kf"
-    units = [(council, "Kommunfullmäktige", "council", None)]
+    units: list[tuple[str, str, str, str | None]] = [
+        (council, "Kommunfullmäktige", "council", None)
+    ]
     committees = [f"org-unit-c{c}" for c in range(COMMITTEES)]
     units += [(c, f"Nämnd {n}", "committee", council) for n, c in enumerate(committees)]
     units += [
@@ -222,7 +224,7 @@ def municipality(conn: psycopg.Connection[Any], rng: random.Random) -> tuple[str
             [(a, f"Område {a}", created) for a in areas],
         )
         adopted = at(2023, 2, 13)
-        goals = []
+        goals: list[tuple[str, str, str, str, str | None, list[str]]] = []
         for s in range(STRATEGIC):
             goals.append(
                 (f"goal-s{s}", "strategic", council, f"Strategiskt mål {s}", areas[s % AREAS], [])
@@ -326,7 +328,11 @@ def scorecard_bench(runtime: Runtime, runs: int) -> None:
     for label, as_of in (("current", None), (f"as_of {PAST.isoformat()}", PAST)):
         with runtime.pool.connection() as conn:
             card = queries.scorecard(conn, council, YEAR, as_of)
-            direct = time_runs(lambda c=conn, a=as_of: queries.scorecard(c, council, YEAR, a), runs)
+
+            def read(c: Any = conn, a: dt.datetime | None = as_of) -> None:
+                queries.scorecard(c, council, YEAR, a)
+
+            direct = time_runs(read, runs)
         url = f"/api/v1/scorecard?unit_id={council}&year={YEAR}"
         url += f"&as_of={quote(as_of.isoformat())}" if as_of else ""
         size = [0]
@@ -387,13 +393,13 @@ def goals_history(log: BulkLog, events: int) -> Iterator[None]:
     council = "org-unit-kf"
     log.add(council, "org_unit", "OrgUnitCreated.v1", {"name": "KF", "kind": "council"}, when)
     for u in range(UNITS - 1):
-        data = {"name": f"Enhet {u}", "kind": "committee", "parent_id": council}
-        log.add(f"org-unit-{u}", "org_unit", "OrgUnitCreated.v1", data, when)
+        unit_data = {"name": f"Enhet {u}", "kind": "committee", "parent_id": council}
+        log.add(f"org-unit-{u}", "org_unit", "OrgUnitCreated.v1", unit_data, when)
     for a in range(AREAS):
         log.add(f"area-{a}", "development_area", "DevelopmentAreaDefined.v2", {"name": "O"}, when)
     goals = [f"goal-{g}" for g in range(STRATEGIC + OPERATIONAL)]
     for g, goal_id in enumerate(goals):
-        data = {
+        data: dict[str, Any] = {
             "level": "strategic" if g < STRATEGIC else "operational",
             "owner_unit_id": council if g < STRATEGIC else f"org-unit-{g % (UNITS - 1)}",
             "period": PERIOD,
@@ -404,13 +410,13 @@ def goals_history(log: BulkLog, events: int) -> Iterator[None]:
         log.add(goal_id, "goal", "GoalAdopted.v1", {"goal_id": goal_id}, when)
     indicators = [f"indicator-{i}" for i in range(INDICATORS)]
     for i, indicator_id in enumerate(indicators):
-        definition = {
+        definition: dict[str, Any] = {
             "name": f"Indikator {i}",
             "unit_of_measure": "%",
             "direction": "higher_is_better",
             "source": {"kind": "manual"},
         }
-        data = {"goal_id": goals[i % len(goals)], "definition": definition}
+        data = {"goal_id": goals[i % len(goals)], "definition": dict(definition)}
         log.add(indicator_id, "indicator", "IndicatorDefined.v2", data, when)
         thresholds = Indicator.ThresholdsSet(indicator_id, Thresholds(80.0, 60.0), "kf", None, None)
         log.add(indicator_id, "indicator", thresholds.TYPE, thresholds.as_data(), when)
