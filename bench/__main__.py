@@ -2,7 +2,7 @@
 
 import sys
 
-from bench import access, foundation, goals, plans, rebuild, rules
+from bench import access, foundation, goals, plans, rebuild, reports, rules
 
 BENCHMARKS = {
     "foundation": foundation.main,
@@ -11,6 +11,7 @@ BENCHMARKS = {
     "access": access.main,
     "rules": rules.main,
     "rebuild": rebuild.main,
+    "reports": reports.main,
 }
 
 if __name__ == "__main__":
