@@ -1,4 +1,4 @@
-"""Who may write what: every write route of goals and plans, for every role and scope.
+"""Who may write what: every write route of goals, plans and reports, for every role and scope.
 
 The routes come from the apps' own route tables, so a new write route without a row here fails
 `test_every_write_route_has_a_case`. Each case prepares a fresh target (as an admin), then sends
@@ -9,6 +9,7 @@ the unit, the caller's scope and the rule, and append nothing.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from services.goals.app import create_app as create_goals_app
 from services.goals.seed import seed, seed_id, seed_unit_id
 from services.plans.app import create_app as create_plans_app
 from services.plans.domain.plan import period_dates
+from services.reports.app import create_app as create_reports_app
 from shared import values
 from shared.identity import Identity
 from shared.runtime import Runtime
@@ -34,6 +36,7 @@ OTHER_SECTOR = seed_unit_id("sektor-sov")
 SCHOOL = seed_unit_id("hasslerud")
 STRATEGIC = seed_id("goal-", "s-trygg")
 SCHOOL_GOAL = seed_id("goal-", "o-kunskap")
+ELIGIBLE = seed_id("indicator-", "i-behorighet")  # measures SCHOOL_GOAL, owned by BUN
 BUN_DECISION = {"decided_by": BUN, "decided_on": "2023-03-01", "minute_ref": "BUN 2023-03-01 §5"}
 KF_DECISION = {"decided_by": KF, "decided_on": "2023-02-01", "minute_ref": "KF 2023-02-01 §3"}
 _serial = itertools.count(1)
@@ -48,6 +51,8 @@ class Case:
     outsider: str  # an editor with this scope may not
     prepare: Prepare
     success: int = 200
+    #: the owning unit a refusal of the outsider names (None: the municipality as a whole)
+    owner: str | None = ""
 
 
 def created(response: Any) -> str:
@@ -393,6 +398,246 @@ PLANS_CASES: dict[str, Case] = {
 }
 
 
+# -- reports ------------------------------------------------------------------------------------
+
+#: one quality report per unit and period: each cell works on a report of its own period
+REPORT_PERIODS = ("2023", "2024", "2025", "2026", "2022/23", "2023/24", "2024/25", "2025/26")
+
+
+def bun_decision() -> dict[str, Any]:
+    return {"decided_by": BUN, "decided_on": today(), "minute_ref": "BUN §12"}
+
+
+def kf_decision() -> dict[str, Any]:
+    return {"decided_by": KF, "decided_on": today(), "minute_ref": "KF §45"}
+
+
+def result_body(n: int) -> dict[str, Any]:
+    """A result of an interim date of its own: one result per indicator and period."""
+    day = dt.date(2025, 1, 1) + dt.timedelta(days=n)
+    return {"indicator_id": ELIGIBLE, "period": day.isoformat(), "value": 80.0}
+
+
+def result(admin: SignedClient, n: int) -> str:
+    return created(admin.post("/api/v1/results", result_body(n)))
+
+
+def draft_report(admin: SignedClient, n: int) -> str:
+    """The committee's report of a period of its own; it covers the committee's goals."""
+    return created(
+        admin.post("/api/v1/quality-reports", {"unit_id": BUN, "period": REPORT_PERIODS[n]})
+    )
+
+
+def ready_report(admin: SignedClient, n: int) -> str:
+    """A draft report with every section written and marked done."""
+    report = draft_report(admin, n)
+    path = f"/api/v1/quality-reports/{report}"
+    for goal in ok(admin.get(path))["goal_ids"]:  # the committee's goals, SCHOOL_GOAL among them
+        ok(admin.post(f"{path}/goals", {"goal_id": goal, "verdict": "met", "analysis": "Ja"}))
+    ok(admin.post(f"{path}/quality-assurance", {"methods": ["comparison"], "text": "Jämförelse"}))
+    ok(admin.post(f"{path}/improvement-areas", {"areas": [{"title": "Läsning"}]}))
+    for section in (
+        "goals",
+        "activities",
+        "quality_assurance",
+        "improvement_areas",
+        "improvement_proposals",
+    ):
+        ok(admin.post(f"{path}/done", {"section": section}))
+    return report
+
+
+def submitted_report(admin: SignedClient, n: int) -> str:
+    report = ready_report(admin, n)
+    ok(admin.post(f"/api/v1/quality-reports/{report}/submit", {}))
+    return report
+
+
+def approved_report(admin: SignedClient, n: int) -> str:
+    report = submitted_report(admin, n)
+    ok(admin.post(f"/api/v1/quality-reports/{report}/approve", bun_decision()))
+    return report
+
+
+def proposal(admin: SignedClient, n: int) -> str:
+    body = {"report_id": draft_report(admin, n), "title": "Läsfrämjande insatser"}
+    return created(admin.post("/api/v1/improvements", body))
+
+
+def on_report(
+    make: Callable[[SignedClient, int], str], action: str, body: Callable[[], dict[str, Any]]
+) -> Prepare:
+    return lambda admin, n: (f"/api/v1/quality-reports/{make(admin, n)}/{action}", body())
+
+
+def closed_year(n: int) -> int:
+    """A year of its own per cell, ended, and apart from the years the other cases write."""
+    return 2010 + n
+
+
+def approve_year(admin: SignedClient, n: int) -> tuple[str, dict[str, Any]]:
+    return f"/api/v1/annual-reports/{closed_year(n)}/approve", kf_decision()
+
+
+def reopen_year(admin: SignedClient, n: int) -> tuple[str, dict[str, Any]]:
+    path, decision = approve_year(admin, n)
+    ok(admin.post(path, decision))
+    return (
+        f"/api/v1/annual-reports/{closed_year(n)}/reopen",
+        {**kf_decision(), "minute_ref": "KF §60", "reason": "Rättelse av utfall"},
+    )
+
+
+REPORTS_CASES: dict[str, Case] = {
+    "/api/v1/results": Case(
+        BUN, SON, lambda admin, n: ("/api/v1/results", result_body(n)), 201, owner=BUN
+    ),
+    "/api/v1/results/<entity_id>/correct": Case(
+        BUN,
+        SON,
+        lambda admin, n: (
+            f"/api/v1/results/{result(admin, n)}/correct",
+            {"value": 81.5, "reason": "SCB rättade underlaget"},
+        ),
+        owner=BUN,
+    ),
+    "/api/v1/results/<entity_id>/withdraw": Case(
+        BUN,
+        SON,
+        lambda admin, n: (
+            f"/api/v1/results/{result(admin, n)}/withdraw",
+            {"reason": "Källan drog tillbaka värdet"},
+        ),
+        owner=BUN,
+    ),
+    "/api/v1/assessments": Case(
+        BUN,
+        SON,
+        lambda admin, n: (
+            "/api/v1/assessments",
+            {"goal_id": SCHOOL_GOAL, "year": 2025, "verdict": "met", "analysis": f"Analys {n}"},
+        ),
+        201,
+        owner=BUN,
+    ),
+    "/api/v1/quality-reports": Case(
+        BUN,
+        SON,
+        lambda admin, n: (
+            "/api/v1/quality-reports",
+            {"unit_id": BUN, "period": REPORT_PERIODS[n]},
+        ),
+        201,
+        owner=BUN,
+    ),
+    "/api/v1/quality-reports/<entity_id>/goals": Case(
+        BUN,
+        SON,
+        on_report(
+            draft_report,
+            "goals",
+            lambda: {"goal_id": SCHOOL_GOAL, "verdict": "partly_met", "analysis": "Nära"},
+        ),
+        owner=BUN,
+    ),
+    "/api/v1/quality-reports/<entity_id>/activities": Case(
+        BUN,
+        SON,
+        on_report(draft_report, "activities", lambda: {"comment": "Genomförda"}),
+        owner=BUN,
+    ),
+    "/api/v1/quality-reports/<entity_id>/quality-assurance": Case(
+        BUN,
+        SON,
+        on_report(
+            draft_report,
+            "quality-assurance",
+            lambda: {"methods": ["student_survey"], "text": "Elevenkät"},
+        ),
+        owner=BUN,
+    ),
+    "/api/v1/quality-reports/<entity_id>/improvement-areas": Case(
+        BUN,
+        SON,
+        on_report(
+            draft_report,
+            "improvement-areas",
+            lambda: {"areas": [{"title": "Läsförståelse", "description": "åk 4-6"}]},
+        ),
+        owner=BUN,
+    ),
+    "/api/v1/quality-reports/<entity_id>/done": Case(
+        BUN,
+        SON,
+        on_report(draft_report, "done", lambda: {"section": "activities"}),
+        owner=BUN,
+    ),
+    "/api/v1/quality-reports/<entity_id>/submit": Case(
+        BUN,
+        SON,
+        on_report(ready_report, "submit", lambda: {}),
+        owner=BUN,
+    ),
+    "/api/v1/quality-reports/<entity_id>/return": Case(
+        BUN,
+        SON,
+        on_report(submitted_report, "return", lambda: {"reason": "Komplettera analysen"}),
+        owner=BUN,
+    ),
+    "/api/v1/quality-reports/<entity_id>/approve": Case(
+        BUN, SON, on_report(submitted_report, "approve", bun_decision), owner=BUN
+    ),
+    "/api/v1/quality-reports/<entity_id>/reopen": Case(
+        BUN,
+        SON,
+        on_report(
+            approved_report,
+            "reopen",
+            lambda: {**bun_decision(), "minute_ref": "BUN §20", "reason": "Ny statistik"},
+        ),
+        owner=BUN,
+    ),
+    "/api/v1/improvements": Case(
+        BUN,
+        SON,
+        lambda admin, n: (
+            "/api/v1/improvements",
+            {"report_id": draft_report(admin, n), "title": "Mer läsning", "description": "x"},
+        ),
+        201,
+        owner=BUN,
+    ),
+    "/api/v1/improvements/<entity_id>/edit": Case(
+        BUN,
+        SON,
+        lambda admin, n: (f"/api/v1/improvements/{proposal(admin, n)}/edit", {"title": "Ny"}),
+        owner=BUN,
+    ),
+    "/api/v1/improvements/<entity_id>/withdraw": Case(
+        BUN,
+        SON,
+        lambda admin, n: (
+            f"/api/v1/improvements/{proposal(admin, n)}/withdraw",
+            {"reason": "Ingår i ett annat förslag"},
+        ),
+        owner=BUN,
+    ),
+    # the year's close and the status rules belong to the municipality: the council's scope
+    "/api/v1/annual-reports/<int:year>/approve": Case(KF, BUN, approve_year, owner=None),
+    "/api/v1/annual-reports/<int:year>/reopen": Case(KF, BUN, reopen_year, owner=None),
+    "/api/v1/status-rules": Case(
+        KF,
+        BUN,
+        lambda admin, n: (
+            "/api/v1/status-rules",
+            {"yellow_share_of_target": 0.7 + n / 100, **kf_decision()},
+        ),
+        owner=None,
+    ),
+}
+
+
 # -- the matrix ---------------------------------------------------------------------------------
 
 
@@ -436,6 +681,8 @@ def run_matrix(app: Flask, runtime: Runtime, case: Case) -> None:
             problem = response.get_json()
             assert response.content_type == "application/problem+json"
             assert problem["scope"] == identity.scope and problem["rule"], problem
+            if cell == "editor out of scope" and case.owner != "":
+                assert "unit_id" in problem and problem["unit_id"] == case.owner, problem
             assert last_position(runtime) == before, f"{cell}: a refused command appended events"
     assert not wrong, "\n".join(wrong)
 
@@ -452,9 +699,20 @@ def plans_app(goals: Runtime, plans: Runtime) -> Flask:
     return create_plans_app(plans.config, plans)
 
 
-def test_every_write_route_has_a_case(goals_app: Flask, plans_app: Flask) -> None:
+@pytest.fixture
+def reports_app(goals: Runtime, reports: Runtime) -> Flask:
+    feed_seeded_goals(goals, reports)
+    return create_reports_app(reports.config, reports)
+
+
+def test_every_write_route_has_a_case(
+    goals_app: Flask, plans_app: Flask, reports_app: Flask
+) -> None:
     assert write_routes(goals_app) == set(GOALS_CASES), "add the new goals route to GOALS_CASES"
     assert write_routes(plans_app) == set(PLANS_CASES), "add the new plans route to PLANS_CASES"
+    assert write_routes(reports_app) == set(REPORTS_CASES), (
+        "add the new reports route to REPORTS_CASES"
+    )
 
 
 @pytest.mark.parametrize("route", sorted(GOALS_CASES))
@@ -465,3 +723,30 @@ def test_goals_route_by_role_and_scope(goals_app: Flask, goals: Runtime, route: 
 @pytest.mark.parametrize("route", sorted(PLANS_CASES))
 def test_plans_route_by_role_and_scope(plans_app: Flask, plans: Runtime, route: str) -> None:
     run_matrix(plans_app, plans, PLANS_CASES[route])
+
+
+@pytest.mark.parametrize("route", sorted(REPORTS_CASES))
+def test_reports_route_by_role_and_scope(reports_app: Flask, reports: Runtime, route: str) -> None:
+    run_matrix(reports_app, reports, REPORTS_CASES[route])
+
+
+def test_recording_a_decision_needs_a_scope_covering_the_deciding_body(
+    reports_app: Flask, reports: Runtime
+) -> None:
+    """The committee's editor owns its report, but may not record that the council decided."""
+    admin = SignedClient(reports_app, ADMIN)
+    report = submitted_report(admin, 0)
+    committee = SignedClient(reports_app, Identity("key:bun", "editor", BUN))
+    before = last_position(reports)
+    refused = committee.post(f"/api/v1/quality-reports/{report}/approve", kf_decision())
+    assert refused.status_code == 403, refused.get_json()
+    problem = refused.get_json()
+    assert problem["unit_id"] == KF and "decided_by" in problem["errors"], problem
+    assert last_position(reports) == before
+    council = SignedClient(reports_app, Identity("key:kf", "editor", KF))
+    wrong_body = council.post(f"/api/v1/quality-reports/{report}/approve", kf_decision())
+    assert wrong_body.status_code == 409, "in scope, but the report is its own unit's to approve"
+    assert (
+        committee.post(f"/api/v1/quality-reports/{report}/approve", bun_decision()).status_code
+        == 200
+    )

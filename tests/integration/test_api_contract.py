@@ -2,7 +2,7 @@
 strong If-Match, a JSONL export that only `\\n` splits, and OpenAPI documents that list every
 answer a route gives.
 
-`test_every_answer_is_documented` runs a representative set of requests against both apps (the
+`test_every_answer_is_documented` runs a representative set of requests against every app (the
 access matrix's commands as admin, outsider and reader, each command twice, and probes of every
 route: unknown entities, unknown query parameters, bad values, stale, weak and malformed
 If-Match, bodies that are not JSON or not application/json, no signature) and checks that each
@@ -11,7 +11,9 @@ If-Match, bodies that are not JSON or not application/json, no signature) and ch
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,11 +24,19 @@ from flask import Flask, Response, request
 from services.goals.app import create_app as create_goals_app
 from services.goals.seed import seed
 from services.plans.app import create_app as create_plans_app
+from services.reports.app import create_app as create_reports_app
 from shared.envelope import ReceivedEvent
 from shared.http import PROBLEM_BASE, PROBLEM_JSON
 from shared.identity import Identity
 from shared.runtime import Runtime
-from tests.integration.test_access_matrix import GOALS_CASES, KF, PLANS_CASES, STRATEGIC
+from tests.integration.test_access_matrix import (
+    GOALS_CASES,
+    KF,
+    PLANS_CASES,
+    REPORTS_CASES,
+    STRATEGIC,
+    closed_year,
+)
 from tests.support import ADMIN, AUDITOR, EDITOR, READER, SignedClient, connect
 
 KF_DECISION = {"decided_by": KF, "decided_on": "2023-02-01", "minute_ref": "KF 2023-02-01 §3"}
@@ -61,13 +71,18 @@ def openapi(app: Flask) -> dict[str, Any]:
     return response.get_json()  # type: ignore[no-any-return]
 
 
+def openapi_path(rule: str) -> str:
+    """A Flask rule as an OpenAPI path: `/x/<int:year>` is `/x/{year}`."""
+    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule)
+
+
 def undocumented(app: Flask, seen: set[tuple[str, str, int]]) -> list[str]:
     paths = openapi(app)["paths"]
     missing = []
     for method, rule, status in sorted(seen):
         if not rule.startswith("/api/v1/") or rule.endswith("openapi.json"):
             continue
-        template = rule.replace("<", "{").replace(">", "}")
+        template = openapi_path(rule)
         responses = paths.get(template, {}).get(method.lower(), {}).get("responses", {})
         if str(status) not in responses:
             missing.append(f"{method} {template} -> {status}")
@@ -99,6 +114,21 @@ def make_plans_app(
         plans = make_runtime("plans")
         feed(goals, plans)
         return recorder.on(create_plans_app(plans.config, plans))
+
+    return make
+
+
+@pytest.fixture
+def make_reports_app(
+    goals: Runtime, goals_app: Any, make_runtime: Callable[..., Runtime]
+) -> Callable[[Recorder], Flask]:
+    """A reports app on a fresh database (one report per unit and period, one result per
+    indicator and period, one close per year), fed the seeded goals."""
+
+    def make(recorder: Recorder) -> Flask:
+        reports = make_runtime("reports")
+        feed(goals, reports)
+        return recorder.on(create_reports_app(reports.config, reports))
 
     return make
 
@@ -166,7 +196,9 @@ def probe(app: Flask, ids: dict[str, str]) -> None:
 
 
 def test_every_answer_is_documented(
-    goals_app: tuple[Flask, Recorder], make_plans_app: Callable[[Recorder], Flask]
+    goals_app: tuple[Flask, Recorder],
+    make_plans_app: Callable[[Recorder], Flask],
+    make_reports_app: Callable[[Recorder], Flask],
 ) -> None:
     app, recorder = goals_app
     for n, (_, case) in enumerate(sorted(GOALS_CASES.items())):
@@ -179,6 +211,18 @@ def test_every_answer_is_documented(
         run_case(plans_app, case, 0)
     probe(plans_app, plans.ids)
     runs.append((plans_app, plans))
+    reports = Recorder()
+    for _, case in sorted(REPORTS_CASES.items()):
+        reports_app = make_reports_app(reports)
+        run_case(reports_app, case, 0)
+    # the year's close is addressed by the year: one the last case's app has closed
+    approved = SignedClient(reports_app, ADMIN).post(
+        f"/api/v1/annual-reports/{closed_year(0)}/approve",
+        {"decided_by": KF, "decided_on": dt.date.today().isoformat(), "minute_ref": "KF §1"},
+    )
+    assert approved.status_code == 200, approved.get_json()
+    probe(reports_app, {**reports.ids, "annual-reports": str(closed_year(0))})
+    runs.append((reports_app, reports))
     for app, recorder in runs:
         statuses = {status for _, _, status in recorder.seen}
         assert {200, 201, 400, 401, 403, 404, 409, 412, 415, 422} <= statuses, statuses
@@ -198,9 +242,11 @@ def test_every_answer_is_documented(
 
 
 def test_the_documents_describe_problems_headers_and_security(
-    goals_app: tuple[Flask, Recorder], make_plans_app: Callable[[Recorder], Flask]
+    goals_app: tuple[Flask, Recorder],
+    make_plans_app: Callable[[Recorder], Flask],
+    make_reports_app: Callable[[Recorder], Flask],
 ) -> None:
-    for app in (goals_app[0], make_plans_app(Recorder())):
+    for app in (goals_app[0], make_plans_app(Recorder()), make_reports_app(Recorder())):
         spec = openapi(app)
         assert "responses" not in spec["components"]  # flask-smorest's {code, status, message}
         assert "Error" not in spec["components"]["schemas"]

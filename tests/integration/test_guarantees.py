@@ -34,6 +34,7 @@ from tests.support import EDITOR, SignedClient, connect, feed_seeded_goals
 
 META = Metadata(actor="key:test", correlation_id="corr-guarantees")
 SECTOR = seed_unit_id("sektor-bou")
+COMMITTEE = seed_unit_id("bun")
 SCHOOL_GOAL = seed_id("goal-", "o-kunskap")
 
 
@@ -255,8 +256,23 @@ def _plans_command(plans: Runtime, make_runtime: Callable[..., Runtime]) -> tupl
     return app, f"/api/v1/activities/{activity.get_json()['id']}/progress", "note"
 
 
+def _reports_command(
+    reports: Runtime, make_runtime: Callable[..., Runtime]
+) -> tuple[Any, str, str]:
+    from services.reports.app import create_app
+
+    feed_seeded_goals(make_runtime("goals"), reports)
+    app = create_app(reports.config, reports)
+    made = SignedClient(app, EDITOR).post(
+        "/api/v1/quality-reports", {"unit_id": COMMITTEE, "period": "2025"}
+    )
+    assert made.status_code == 201, made.get_json()
+    # each comment on the activities appends an event, a different text or the same
+    return app, f"/api/v1/quality-reports/{made.get_json()['id']}/activities", "comment"
+
+
 #: per service: an app and a command on one entity whose every call appends an event
-COMMANDS = {"goals": _goals_command, "plans": _plans_command}
+COMMANDS = {"goals": _goals_command, "plans": _plans_command, "reports": _reports_command}
 
 
 def test_two_requests_at_the_same_version_one_wins_one_gets_409(
@@ -533,8 +549,18 @@ def _plans_entity(n: int) -> tuple[str, str, NewEvent]:
     return plan_id, "action_plan", NewEvent("ActionPlanDrafted.v1", data)
 
 
+def _reports_entity(n: int) -> tuple[str, str, NewEvent]:
+    from services.reports.domain.assessment import STREAM_TYPE, GoalAssessment
+
+    assessment_id = f"assessment-{uuid.uuid4()}"
+    event = GoalAssessment.Assessed(
+        assessment_id, SCHOOL_GOAL, 2025, "met", f"Analys {n}", dt.date(2026, 1, 20)
+    )
+    return assessment_id, STREAM_TYPE, event.to_new_event()
+
+
 #: per service: a new entity its own read model (entity_versions) keeps
-ENTITIES = {"goals": _goals_entity, "plans": _plans_entity}
+ENTITIES = {"goals": _goals_entity, "plans": _plans_entity, "reports": _reports_entity}
 
 
 def _create(runtime: Runtime, count: int, offset: int = 0) -> None:
