@@ -6,32 +6,48 @@ import base64
 import binascii
 import datetime as dt
 import json
+import re
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from shared import values
 from shared.values import LOCAL_TIME_ZONE  # as_of dates end in the municipality's day
 
 
 class AsOf(fields.Field[dt.datetime]):
-    """An instant: ISO 8601 with a time zone, or a date meaning the end of that day."""
+    """An instant: ISO 8601 with a time zone, or a date meaning the end of that day, within
+    the years the system accepts (shared.values.PLAUSIBLE_YEARS): "as of the year 9999" is a
+    typing error, and would overflow date arithmetic in the readers."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dt.datetime:
-        if not isinstance(value, str):
-            raise ValidationError("must be an ISO 8601 date or date-time")
-        try:
-            if len(value) == 10:
-                day = dt.date.fromisoformat(value)
-                return dt.datetime.combine(day, dt.time.max, LOCAL_TIME_ZONE)
-            moment = dt.datetime.fromisoformat(value)
-        except ValueError:
+        if not isinstance(value, str) or not _AS_OF.match(value):
             raise ValidationError(
                 "must be an ISO 8601 date (2026-03-14) or date-time with a time zone "
                 "(2026-03-14T09:12:00Z)"
-            ) from None
+            )
+        try:
+            if len(value) == 10:
+                day = dt.date.fromisoformat(value)
+                moment = dt.datetime.combine(day, dt.time.max, LOCAL_TIME_ZONE)
+            else:
+                moment = dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise ValidationError(f"{value!r} is not a date or time that exists") from None
         if moment.tzinfo is None:
             raise ValidationError("a date-time needs a time zone, e.g. Z or +01:00")
+        years = values.PLAUSIBLE_YEARS
+        if moment.year not in years:
+            raise ValidationError(f"must lie in the years {years.first}-{years.last}")
         return moment
+
+
+#: a calendar date, or a date and time (seconds and fractions optional) with Z or an offset
+_AS_OF = re.compile(
+    r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})?)?\Z",
+    re.ASCII,
+)
 
 
 class Number(fields.Float):

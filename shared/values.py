@@ -113,9 +113,14 @@ def number(value: object, field: str) -> float | int:
 _LINE_BREAKS = frozenset("\n\t")
 
 
+#: Letters and symbols that are drawn as blank space: the Hangul fillers and the braille blank
+_BLANK_LOOKING = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
 def _invisible(char: str) -> bool:
-    """Whitespace, or a format character such as a zero-width space, that shows nothing."""
-    return char.isspace() or unicodedata.category(char) == "Cf"
+    """Whitespace, a format character such as a zero-width space, or a character drawn as
+    blank space (a Hangul filler, the braille blank): it shows nothing."""
+    return char.isspace() or unicodedata.category(char) == "Cf" or char in _BLANK_LOOKING
 
 
 def text(

@@ -215,13 +215,13 @@ def quality_reports_blueprint(runtime: Runtime) -> Blueprint:
     )
 
     def with_outcomes(state: dict[str, Any], as_of: dt.datetime | None) -> dict[str, Any]:
-        """A draft shows its plan's activity outcomes as they stand; a submitted or approved
-        report those fixed at submission."""
-        if state.get("activity_outcomes") is not None:
+        """A submitted or approved report shows the activity outcomes fixed at submission; a
+        draft read now shows its plan's activities as they stand. A draft read `as_of` a past
+        instant shows none (null): what reports keeps of activities has no history."""
+        if state.get("activity_outcomes") is not None or as_of is not None:
             return state
-        day = as_of.astimezone(values.LOCAL_TIME_ZONE).date() if as_of else values.today()
-        with UnitOfWork(runtime.pool, runtime.store, []) as uow:  # a read: no events appended
-            outcomes = handlers.activity_outcomes(uow, state.get("plan_id"), day)
+        with runtime.pool.connection() as conn:
+            outcomes = handlers.activity_outcomes(conn, state.get("plan_id"), values.today())
         return {**state, "activity_outcomes": to_json(outcomes)}
 
     reports = Resource(

@@ -11,6 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import psycopg
 
 from services.reports import known
 from services.reports.domain import annual, assessment, improvement, periods, report, result, rules
@@ -28,6 +31,8 @@ from shared.errors import RuleViolation
 from shared.events import Metadata
 from shared.store import ConcurrencyError
 from shared.uow import UnitOfWork
+
+Conn = psycopg.Connection[Any]
 
 #: the first key of the advisory locks of a year's follow-up (the second is the year)
 _YEAR_LOCK = 0x59454152  # "YEAR"
@@ -57,7 +62,7 @@ def indicator_facts(uow: UnitOfWork, indicator_id: str) -> IndicatorFacts:
     return IndicatorFacts(row.id, row.status, row.name)
 
 
-def activity_outcomes(uow: UnitOfWork, plan_id: str | None, day: dt.date) -> list[ActivityOutcome]:
+def activity_outcomes(conn: Conn, plan_id: str | None, day: dt.date) -> list[ActivityOutcome]:
     """The outcomes of a plan's activities on `day`, from the plans read model."""
     if plan_id is None:
         return []
@@ -73,7 +78,7 @@ def activity_outcomes(uow: UnitOfWork, plan_id: str | None, day: dt.date) -> lis
             a.cancel_reason,
             tuple(Note(n.written_on, n.text) for n in a.notes),
         )
-        for a in known.activities(uow.conn, plan_id)
+        for a in known.activities(conn, plan_id)
     ]
 
 
@@ -226,7 +231,7 @@ def assess_goal(
         events = uow.load(assessment_id)
         if events:
             state = assessment.KIND.fold_new(assessment.EVENTS.decode_all(events))
-            decided = state.reassess(verdict, analysis, today)
+            decided = state.reassess(goal_facts(uow, goal_id), verdict, analysis, today)
             uow.append(
                 assessment_id,
                 assessment.STREAM_TYPE,
@@ -335,7 +340,7 @@ def submit_report(
         metadata,
         report_id,
         expected,
-        lambda r: r.submit(activity_outcomes(uow, r.plan_id, today), today),
+        lambda r: r.submit(activity_outcomes(uow.conn, r.plan_id, today), today),
     )
 
 

@@ -299,3 +299,29 @@ def test_status_rules_are_data_decided_by_the_council(app: Any) -> None:
     card = admin.get(f"/api/v1/scorecard?unit_id={COUNCIL}&year=2025").get_json()
     assert card["rules"]["goal_met_share"] == 0.75
     assert card["rules"]["decision"]["minute_ref"] == "KF §3"
+
+
+def test_what_a_hostile_review_found_is_refused(app: Any) -> None:
+    admin = as_(app, ADMIN)
+    report = admin.post("/api/v1/quality-reports", {"unit_id": COMMITTEE, "period": "2025"})
+    path = f"/api/v1/quality-reports/{report.get_json()['id']}"
+    for as_of in ("9999-12-31T23:59:59+00:00", "0001-01-01", "2025-W01-1", "20250101"):
+        far = admin.get(f"{path}?{urlencode({'as_of': as_of})}")
+        assert far.status_code == 422 and "as_of" in far.get_json()["errors"], as_of
+    past = admin.get(f"{path}?{urlencode({'as_of': dt.datetime.now(dt.UTC).isoformat()})}")
+    assert past.status_code == 200 and past.get_json()["activity_outcomes"] is None
+    assert admin.get(path).get_json()["activity_outcomes"] == [], "now: the plan as it stands"
+    for blank in ("\u3164", "\u2800"):
+        refused = admin.post(
+            "/api/v1/improvements", {"report_id": report.get_json()["id"], "title": blank}
+        )
+        assert refused.status_code == 422 and "title" in refused.get_json()["errors"]
+    proposal = admin.post(
+        "/api/v1/improvements", {"report_id": report.get_json()["id"], "title": "Läsa mer"}
+    ).get_json()
+    unchanged = admin.post(f"/api/v1/improvements/{proposal['id']}/edit", {})
+    assert unchanged.status_code == 409, unchanged.get_json()
+    year_end = admin.post(
+        "/api/v1/results", {"indicator_id": ELIGIBLE, "period": "2024-12-31", "value": 80}
+    )
+    assert year_end.status_code == 422 and "period" in year_end.get_json()["errors"]

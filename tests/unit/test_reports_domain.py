@@ -57,6 +57,13 @@ def test_a_result_period_is_a_year_or_an_interim_date(given: object, canonical: 
     assert periods.result_period(given) == canonical
 
 
+def test_the_end_of_a_year_is_the_year_not_an_interim_date() -> None:
+    with pytest.raises(InvalidInput) as raised:
+        periods.result_period("2023-12-31")
+    assert fields_of(raised) == {"period": ["the year's end is the year itself"]}
+    assert periods.result_period("2023-12-30") == "2023-12-30"
+
+
 @pytest.mark.parametrize(
     "look_alike",
     [
@@ -253,9 +260,13 @@ def test_a_year_that_has_not_begun_is_not_assessed() -> None:
 def test_assessing_again_adds_an_assessment_unless_it_says_the_same() -> None:
     first = fold(ASSESSMENT, GoalAssessment.assess("assessment-1", GOAL, 2025, "met", "Ja.", TODAY))
     with pytest.raises(RuleViolation):
-        first.reassess("met", "Ja.", TODAY)
-    again = apply(first, first.reassess("partly_met", "Nästan.", TODAY))
+        first.reassess(GOAL, "met", "Ja.", TODAY)
+    again = apply(first, first.reassess(GOAL, "partly_met", "Nästan.", TODAY))
     assert (again.verdict, again.assessments, again.version) == ("partly_met", 2, 2)
+    unknown_now = GoalFacts("goal-1", "unknown")
+    with pytest.raises(RuleViolation) as raised:
+        first.reassess(unknown_now, "not_met", "Borta.", TODAY)
+    assert fields_of(raised) == {"goal_id": ["unknown goal"]}
 
 
 # -- quality reports ------------------------------------------------------------------------------
@@ -460,6 +471,9 @@ def test_a_proposal_is_drafted_edited_and_proposed_once() -> None:
     with pytest.raises(InvalidInput):
         drafted("")
     proposal = drafted()
+    with pytest.raises(RuleViolation) as unchanged:
+        proposal.edit(None, None)
+    assert fields_of(unchanged) == {"title": ["unchanged"]}
     edited = apply(proposal, proposal.edit(None, "åk 4-6"))
     assert (edited.title, edited.description) == ("Läsfrämjande insatser", "åk 4-6")
     proposed_events = edited.propose(SCHOOL.id, TODAY, None)
@@ -516,10 +530,10 @@ def test_the_annual_report_is_approved_by_the_council_after_the_year() -> None:
     with pytest.raises(RuleViolation) as raised:
         AnnualReport.approve_first(2025, COMMITTEE, decision(COMMITTEE, AFTER_2025, "BUN §1"))
     assert fields_of(raised) == {"decided_by": ["not the council"]}
-    with pytest.raises(RuleViolation) as raised:
+    with pytest.raises(InvalidInput) as invalid:
         AnnualReport.approve_first(2025, COUNCIL, kf(dt.date(2025, 12, 31)))
-    assert fields_of(raised) == {"decided_on": ["before the year ended"]}
-    with pytest.raises(RuleViolation):
+    assert fields_of(invalid) == {"decided_on": ["before the year ended"]}
+    with pytest.raises(InvalidInput):
         AnnualReport.approve_first(2026, COUNCIL, kf())  # 2026 has not ended
     year = closed_2025()
     assert (year.closed, year.minute_ref, year.id) == (True, "KF §45", "annual-report-2025")

@@ -87,7 +87,9 @@ def test_text_is_trimmed_of_whitespace_and_invisible_characters() -> None:
     assert values.text("", "summary", max_length=10, required=False) == ""
 
 
-@pytest.mark.parametrize("given", ["", "   ", "\u200b", "\ufeff\u2060"])
+@pytest.mark.parametrize(
+    "given", ["", "   ", "\u200b", "\ufeff\u2060", "\u3164", "\u2800", "\u115f\u1160", "\uffa0"]
+)
 def test_a_name_that_is_blank_after_trimming_is_refused(given: str) -> None:
     with pytest.raises(InvalidInput, match="must not be blank"):
         values.name(given)

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from services.reports.domain.decisions import Decision, UnitFacts
 from shared import values
 from shared.aggregate import AggregateKind, DomainEvent, EventRegistry
-from shared.errors import RuleViolation
+from shared.errors import InvalidInput, RuleViolation
 
 STREAM_TYPE = "annual_report"
 STREAM_PREFIX = "annual-report-"
@@ -176,7 +176,7 @@ def _require_council(council: UnitFacts) -> None:
 
 def _require_after_year(year: int, decided_on: dt.date) -> None:
     if decided_on <= dt.date(year, 12, 31):
-        raise RuleViolation(
+        raise InvalidInput(
             f"the annual report of {year} is approved after the year has ended, "
             f"not on {decided_on}",
             {"decided_on": ["before the year ended"]},

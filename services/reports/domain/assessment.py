@@ -92,26 +92,7 @@ class GoalAssessment:
         analysis: object,
         today: dt.date,
     ) -> list[DomainEvent]:
-        if goal.status == "unknown":
-            raise RuleViolation(
-                f"no goal {goal.id} is known here (it does not exist, or its events have not "
-                "arrived yet)",
-                {"goal_id": ["unknown goal"]},
-            )
-        if goal.status == "draft":
-            raise RuleViolation(
-                "a draft goal is not followed up; adopt it first", {"goal_id": ["draft goal"]}
-            )
-        if not goal.covers(year):
-            raise RuleViolation(
-                f"the goal is for {goal.period}; {year} lies outside its mandate period",
-                {"year": ["outside the goal's period"]},
-            )
-        if year > today.year:
-            raise InvalidInput(
-                f"{year} has not begun; a goal is assessed for a year up to {today.year}",
-                {"year": ["in the future"]},
-            )
+        _require_assessable(goal, year, today)
         return [
             GoalAssessment.Assessed(
                 assessment_id,
@@ -123,7 +104,10 @@ class GoalAssessment:
             )
         ]
 
-    def reassess(self, verdict: object, analysis: object, today: dt.date) -> list[DomainEvent]:
+    def reassess(
+        self, goal: GoalFacts, verdict: object, analysis: object, today: dt.date
+    ) -> list[DomainEvent]:
+        _require_assessable(goal, self.year, today)
         new_verdict, new_analysis = check_verdict(verdict), check_analysis(analysis)
         if (new_verdict, new_analysis) == (self.verdict, self.analysis):
             raise RuleViolation("the assessment already says this", {"verdict": ["unchanged"]})
@@ -158,6 +142,30 @@ class GoalAssessment:
                 version=self.version + 1,
             )
         raise ValueError(f"{type(event).__name__} does not apply to an assessment")
+
+
+def _require_assessable(goal: GoalFacts, year: int, today: dt.date) -> None:
+    """A known goal, adopted (or retired since), whose mandate period covers a year begun."""
+    if goal.status == "unknown":
+        raise RuleViolation(
+            f"no goal {goal.id} is known here (it does not exist, or its events have not "
+            "arrived yet)",
+            {"goal_id": ["unknown goal"]},
+        )
+    if goal.status == "draft":
+        raise RuleViolation(
+            "a draft goal is not followed up; adopt it first", {"goal_id": ["draft goal"]}
+        )
+    if not goal.covers(year):
+        raise RuleViolation(
+            f"the goal is for {goal.period}; {year} lies outside its mandate period",
+            {"year": ["outside the goal's period"]},
+        )
+    if year > today.year:
+        raise InvalidInput(
+            f"{year} has not begun; a goal is assessed for a year up to {today.year}",
+            {"year": ["in the future"]},
+        )
 
 
 EVENTS = EventRegistry(GoalAssessment.Assessed)

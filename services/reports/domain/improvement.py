@@ -109,13 +109,14 @@ class Improvement:
 
     def edit(self, title: str | None, description: str | None) -> list[DomainEvent]:
         self._require_draft("edited")
-        return [
-            Improvement.Edited(
-                self.id,
-                self.title if title is None else _title(title),
-                self.description if description is None else _description(description),
+        new_title = self.title if title is None else _title(title)
+        new_description = self.description if description is None else _description(description)
+        if (new_title, new_description) == (self.title, self.description):
+            raise RuleViolation(
+                "the edit changes nothing: the proposal already says this",
+                {"title": ["unchanged"]},
             )
-        ]
+        return [Improvement.Edited(self.id, new_title, new_description)]
 
     def withdraw(self, reason: str) -> list[DomainEvent]:
         self._require_draft("withdrawn")

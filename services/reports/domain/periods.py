@@ -31,6 +31,12 @@ def result_period(period: object, field: str = "period") -> str:
                 f"{field} {period!r} is not a date that exists", {field: ["no such date"]}
             ) from None
         values.year(day.year, field)
+        if (day.month, day.day) == (12, 31):
+            raise InvalidInput(
+                f"{field} {period} is the end of the year: record it as the year's result "
+                f"(period {day.year})",
+                {field: ["the year's end is the year itself"]},
+            )
         return day.isoformat()
     try:
         return str(values.year(period, field))
