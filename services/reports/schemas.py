@@ -219,7 +219,10 @@ class QualityReportSchema(Schema):
     submitted_on = fields.Str(allow_none=True, metadata=DATE_OUT)
     activity_outcomes = fields.List(
         fields.Nested(OutcomeOut),
-        metadata={"description": "fixed at submission; while a draft, as the plan stands"},
+        metadata={
+            "description": "fixed at submission; a draft read now shows the plan as it "
+            "stands, a draft read as_of a past instant none (null)"
+        },
     )
     decided_by = fields.Str(allow_none=True)
     decided_on = fields.Str(allow_none=True, metadata=DATE_OUT)
