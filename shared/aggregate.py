@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -37,10 +38,16 @@ class DomainEvent:
         return event
 
 
+_PLAIN = (str, int, float, bool, type(None))
+
+
 def to_json(value: Any) -> JsonValue:
     """Dataclasses, tuples, dates and mappings as JSON values."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, _PLAIN):
+        return value
+    names = _field_names(type(value))  # type: ignore[arg-type]  # types hash
+    if names is not None:
+        return {name: to_json(getattr(value, name)) for name in names}
     if isinstance(value, tuple | list):
         return [to_json(v) for v in value]
     if isinstance(value, Mapping):
@@ -50,35 +57,77 @@ def to_json(value: Any) -> JsonValue:
     return value
 
 
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...] | None:
+    """The field names of a dataclass type (once per type), None for any other type."""
+    if dataclasses.is_dataclass(cls):
+        return tuple(f.name for f in dataclasses.fields(cls))
+    return None
+
+
+@functools.cache
+def _fields(cls: type) -> tuple[tuple[str, Any], ...]:
+    """A dataclass's fields with their resolved type hints, worked out once per class (the
+    annotations are strings, and resolving them cost most of folding an event)."""
+    hints = typing.get_type_hints(cls)
+    return tuple((f.name, hints[f.name]) for f in dataclasses.fields(cls))
+
+
 def from_json(hint: Any, value: Any) -> Any:
     """The inverse of to_json, guided by a type hint (a dataclass, tuple[...], date, ...)."""
-    if value is None:
-        return None
+    return _decoder(hint)(value)
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+@functools.cache
+def _decoder(hint: Any) -> typing.Callable[[Any], Any]:
+    """The function that reads JSON as `hint`, built once per type: a rebuild decodes
+    hundreds of thousands of events, and asking the type the same questions each time cost
+    more than the database (bench/reports)."""
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
+    convert: typing.Callable[[Any], Any]
     if origin in (typing.Union, types.UnionType):
         inner = [a for a in args if a is not type(None)]
-        return from_json(inner[0], value) if len(inner) == 1 else value
-    if dataclasses.is_dataclass(hint) and isinstance(hint, type):
-        hints = typing.get_type_hints(hint)
-        return hint(
-            **{
-                f.name: from_json(hints[f.name], value[f.name])
-                for f in dataclasses.fields(hint)
-                if f.name in value
-            }
-        )
-    if origin is tuple:
-        return tuple(from_json(args[0], v) for v in value)
-    if origin is dict:
-        return {from_json(args[0], k): from_json(args[1], v) for k, v in value.items()}
-    if hint is dt.date:
-        return dt.date.fromisoformat(value)
-    if hint is dt.datetime:
-        return dt.datetime.fromisoformat(value)
-    if hint is int and isinstance(value, str):  # dict keys such as target years
-        return int(value)
-    return value
+        convert = _decoder(inner[0]) if len(inner) == 1 else _as_is
+    elif dataclasses.is_dataclass(hint) and isinstance(hint, type):
+        cls = hint
+        fields = tuple((name, _decoder(field)) for name, field in _fields(cls))
+
+        def convert(value: Any) -> Any:
+            return cls(**{name: read(value[name]) for name, read in fields if name in value})
+
+    elif origin is tuple:
+        item = _decoder(args[0])
+
+        def convert(value: Any) -> Any:
+            return tuple(item(v) for v in value)
+
+    elif origin is dict:
+        key, val = _decoder(args[0]), _decoder(args[1])
+
+        def convert(value: Any) -> Any:
+            return {key(k): val(v) for k, v in value.items()}
+
+    elif hint is dt.date:
+        convert = dt.date.fromisoformat
+    elif hint is dt.datetime:
+        convert = dt.datetime.fromisoformat
+    elif hint is int:
+
+        def convert(value: Any) -> Any:
+            return int(value) if isinstance(value, str) else value  # dict keys: target years
+
+    else:
+        convert = _as_is
+
+    def read(value: Any) -> Any:
+        return None if value is None else convert(value)
+
+    return read
 
 
 class EventRegistry:
