@@ -117,3 +117,17 @@ def plans(make_runtime: Callable[..., Runtime]) -> Runtime:
 @pytest.fixture
 def reports(make_runtime: Callable[..., Runtime]) -> Runtime:
     return make_runtime("reports")
+
+
+@pytest.fixture
+def unhandled_errors() -> Iterator[Any]:
+    """The exceptions behind 500s, taken out of the apps' log (the fuzz tests report them)."""
+    import logging
+
+    from tests.integration.test_goals_fuzz import UnhandledErrors
+
+    errors = UnhandledErrors()
+    logger = logging.getLogger("shared.http")
+    logger.addFilter(errors)
+    yield errors
+    logger.removeFilter(errors)

@@ -96,6 +96,17 @@ def require_year_open(uow: UnitOfWork, year: int, what: str) -> None:
             raise state.refusal(what)
 
 
+def _append(
+    uow: UnitOfWork,
+    metadata: Metadata,
+    stream_id: str,
+    stream_type: str,
+    version: int,
+    events: Sequence[DomainEvent],
+) -> None:
+    uow.append(stream_id, stream_type, version, [e.to_new_event() for e in events], metadata)
+
+
 def _create(
     uow: UnitOfWork,
     metadata: Metadata,
@@ -105,7 +116,7 @@ def _create(
     exists: Callable[[], RuleViolation],
 ) -> S:
     try:
-        uow.append(entity_id, kind.stream_type, 0, [e.to_new_event() for e in events], metadata)
+        _append(uow, metadata, entity_id, kind.stream_type, 0, events)
     except ConcurrencyError:
         raise exists() from None
     return kind.fold_new(events)
@@ -232,22 +243,14 @@ def assess_goal(
         if events:
             state = assessment.KIND.fold_new(assessment.EVENTS.decode_all(events))
             decided = state.reassess(goal_facts(uow, goal_id), verdict, analysis, today)
-            uow.append(
-                assessment_id,
-                assessment.STREAM_TYPE,
-                state.version,
-                [e.to_new_event() for e in decided],
-                metadata,
-            )
+            _append(uow, metadata, assessment_id, assessment.STREAM_TYPE, state.version, decided)
             for event in decided:
                 state = state.when(event)
             return state
         decided = GoalAssessment.assess(
             assessment_id, goal_facts(uow, goal_id), the_year, verdict, analysis, today
         )
-        uow.append(
-            assessment_id, assessment.STREAM_TYPE, 0, [e.to_new_event() for e in decided], metadata
-        )
+        _append(uow, metadata, assessment_id, assessment.STREAM_TYPE, 0, decided)
         return assessment.KIND.fold_new(decided)
 
 
@@ -369,25 +372,15 @@ def approve_report(
             raise ConcurrencyError(report_id, expected, state.version)
         decision = _decision(uow, decided_by, decided_on, minute_ref)
         approved = state.approve(decision)
-        uow.append(
-            report_id,
-            report.STREAM_TYPE,
-            state.version,
-            [e.to_new_event() for e in approved],
-            metadata,
-        )
+        _append(uow, metadata, report_id, report.STREAM_TYPE, state.version, approved)
         for proposal_id in state.proposal_ids:
             proposal = load(uow, improvement.KIND, proposal_id)
             proposed = proposal.propose(
                 decision.decided_by, decision.decided_on, decision.minute_ref
             )
             if proposed:
-                uow.append(
-                    proposal_id,
-                    improvement.STREAM_TYPE,
-                    proposal.version,
-                    [e.to_new_event() for e in proposed],
-                    metadata,
+                _append(
+                    uow, metadata, proposal_id, improvement.STREAM_TYPE, proposal.version, proposed
                 )
     for event in approved:
         state = state.when(event)
@@ -433,16 +426,8 @@ def draft_proposal(
             proposal_id, report_id, owner.unit_id, owner.period, title, description
         )
         added = owner.add_proposal(proposal_id)
-        uow.append(
-            report_id,
-            report.STREAM_TYPE,
-            owner.version,
-            [e.to_new_event() for e in added],
-            metadata,
-        )
-        uow.append(
-            proposal_id, improvement.STREAM_TYPE, 0, [e.to_new_event() for e in drafted], metadata
-        )
+        _append(uow, metadata, report_id, report.STREAM_TYPE, owner.version, added)
+        _append(uow, metadata, proposal_id, improvement.STREAM_TYPE, 0, drafted)
     return improvement.KIND.fold_new(drafted)
 
 
@@ -465,20 +450,8 @@ def _change_proposal(
         owner._require_draft()
         decided = decide(state)
         on_report = report_events(owner, state)
-        uow.append(
-            state.report_id,
-            report.STREAM_TYPE,
-            owner.version,
-            [e.to_new_event() for e in on_report],
-            metadata,
-        )
-        uow.append(
-            proposal_id,
-            improvement.STREAM_TYPE,
-            state.version,
-            [e.to_new_event() for e in decided],
-            metadata,
-        )
+        _append(uow, metadata, state.report_id, report.STREAM_TYPE, owner.version, on_report)
+        _append(uow, metadata, proposal_id, improvement.STREAM_TYPE, state.version, decided)
     for event in decided:
         state = state.when(event)
     return state
@@ -542,9 +515,7 @@ def approve_annual_report(
         else:
             decided = AnnualReport.approve_first(the_year, council, decision)
             version = 0
-        uow.append(
-            stream_id, annual.STREAM_TYPE, version, [e.to_new_event() for e in decided], metadata
-        )
+        _append(uow, metadata, stream_id, annual.STREAM_TYPE, version, decided)
     if events:
         for event in decided:
             state = state.when(event)
@@ -590,13 +561,7 @@ def set_status_rules(
         decided = RuleBook.decide(
             raw, unit_facts(uow, decided_by), _decision(uow, decided_by, decided_on, minute_ref)
         )
-        uow.append(
-            rules.STREAM_ID,
-            rules.STREAM_TYPE,
-            version,
-            [e.to_new_event() for e in decided],
-            metadata,
-        )
+        _append(uow, metadata, rules.STREAM_ID, rules.STREAM_TYPE, version, decided)
     if state is None:
         return rules.KIND.fold_new(decided)
     for event in decided:

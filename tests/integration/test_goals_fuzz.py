@@ -38,6 +38,8 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from services.goals.app import create_app
+from shared import envelope
+from shared.consumer import read_topics_to_end
 from shared.identity import (
     ACTOR_HEADER,
     ROLE_HEADER,
@@ -47,8 +49,18 @@ from shared.identity import (
     Identity,
     sign,
 )
+from shared.relay import Relay
 from shared.runtime import Runtime
-from tests.support import ADMIN, AUDITOR, EDITOR, INTERNAL_SECRET, READER, REPO, SignedClient
+from tests.support import (
+    ADMIN,
+    AUDITOR,
+    EDITOR,
+    INTERNAL_SECRET,
+    READER,
+    REPO,
+    SignedClient,
+    connect,
+)
 
 #: Requests per run: about 20 s here. FUZZ_EXAMPLES=20000 runs longer, with a fresh seed.
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "3000"))
@@ -206,15 +218,6 @@ class UnhandledErrors(logging.Filter):
         shown = (ours or libraries or frames)[::-1][:3]
         where = " <- ".join(f"{os.path.basename(f.filename)}:{f.lineno}" for f in shown)
         return f"{type(exc).__name__} at {where}", str(exc).splitlines()[0][:200]
-
-
-@pytest.fixture
-def unhandled_errors() -> Iterator[UnhandledErrors]:
-    errors = UnhandledErrors()
-    logger = logging.getLogger("shared.http")
-    logger.addFilter(errors)
-    yield errors
-    logger.removeFilter(errors)
 
 
 #: What is wrong with an answer: (its cause, which groups findings; a detail to show).
@@ -767,6 +770,22 @@ def test_no_request_to_the_goals_api_gets_a_500(
     # "POST 2xx" -> count: did the fuzzer get past validation?
     answered = explore_routes(app, fuzzer, unhandled_errors, EXAMPLES, lambda a: a.method)
     assert answered.get("POST 2xx", 0) >= 10, f"hardly a command got through: {answered}"
+
+
+def stored_and_delivered(runtime: Runtime) -> tuple[dict[int, str], dict[int, str]]:
+    """After a fuzz run: position -> hash of every stored event, and of every event the relay
+    then put on the service's topic."""
+    relay = Relay(runtime.config, runtime.store)
+    with connect(runtime) as conn:
+        relay.catch_up(conn)
+        stored = {e.position: e.hash for e in runtime.store.iterate_all(conn, upcast=False)}
+    relay.close()
+    delivered: dict[int, str] = {}
+    for batch in read_topics_to_end(runtime.config, [runtime.config.topic()], timeout=60):
+        for record in batch:
+            message = envelope.decode(record.value)
+            delivered[message["position"]] = message["hash"]
+    return stored, delivered
 
 
 def explore_routes(

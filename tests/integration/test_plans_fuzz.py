@@ -13,20 +13,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 import os
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from hypothesis import strategies as st
 
 from services.goals.seed import seed_id, seed_unit_id
 from services.plans.app import create_app
-from shared import envelope
-from shared.consumer import read_topics_to_end
 from shared.identity import Identity
-from shared.relay import Relay
 from shared.runtime import Runtime
 from tests.integration.test_goals_fuzz import (
     HOSTILE_IN_JSON,
@@ -35,8 +29,9 @@ from tests.integration.test_goals_fuzz import (
     UnhandledErrors,
     choose,
     explore_routes,
+    stored_and_delivered,
 )
-from tests.support import ADMIN, SignedClient, connect, feed_seeded_goals
+from tests.support import ADMIN, SignedClient, feed_seeded_goals
 
 #: Requests per run: about 20 s here (FUZZ_EXAMPLES=20000 runs longer, with a fresh seed).
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "2000"))
@@ -112,15 +107,6 @@ class PlansFuzzer(Fuzzer):
         return route, Attempt(who, attempt.method, attempt.url, attempt.body, attempt.headers)
 
 
-@pytest.fixture
-def unhandled_errors() -> Iterator[UnhandledErrors]:
-    errors = UnhandledErrors()
-    logger = logging.getLogger("shared.http")
-    logger.addFilter(errors)
-    yield errors
-    logger.removeFilter(errors)
-
-
 def seed_plans(app: Any) -> dict[str, list[str]]:
     """A plan with an activity and an employee agreement, and an adopted plan of a school."""
     editor = SignedClient(app, UNIT_EDITOR)
@@ -194,15 +180,6 @@ def test_no_write_to_the_plans_api_gets_a_500_and_the_relay_delivers_every_event
     for role in ("admin", "editor"):
         assert answered.get(f"{role} 2xx", 0) >= 10, f"hardly a command got through: {answered}"
 
-    relay = Relay(plans.config, plans.store)
-    with connect(plans) as conn:
-        relay.catch_up(conn)
-        stored = {e.position: e.hash for e in plans.store.iterate_all(conn, upcast=False)}
-    relay.close()
-    delivered: dict[int, str] = {}
-    for batch in read_topics_to_end(plans.config, [plans.config.topic()], timeout=60):
-        for record in batch:
-            message = envelope.decode(record.value)
-            delivered[message["position"]] = message["hash"]
+    stored, delivered = stored_and_delivered(plans)
     assert len(stored) >= SEEDED + 10, f"the fuzz run appended few events: {answered}"
     assert delivered == stored, "the topic holds every stored event, with its hash"

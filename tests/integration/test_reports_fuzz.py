@@ -13,20 +13,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 import os
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from hypothesis import strategies as st
 
 from services.goals.seed import seed_id, seed_unit_id
 from services.reports.app import create_app
-from shared import envelope
-from shared.consumer import read_topics_to_end
 from shared.identity import Identity
-from shared.relay import Relay
 from shared.runtime import Runtime
 from tests.integration.test_api_contract import openapi_path
 from tests.integration.test_goals_fuzz import (
@@ -36,6 +30,7 @@ from tests.integration.test_goals_fuzz import (
     UnhandledErrors,
     choose,
     explore_routes,
+    stored_and_delivered,
 )
 from tests.support import ADMIN, SignedClient, connect, feed_seeded_goals
 
@@ -111,15 +106,6 @@ class ReportsFuzzer(Fuzzer):
         return route, Attempt(who, attempt.method, attempt.url, attempt.body, attempt.headers)
 
 
-@pytest.fixture
-def unhandled_errors() -> Iterator[UnhandledErrors]:
-    errors = UnhandledErrors()
-    logger = logging.getLogger("shared.http")
-    logger.addFilter(errors)
-    yield errors
-    logger.removeFilter(errors)
-
-
 def seed_reports(app: Any) -> dict[str, list[str]]:
     """A result, an assessment, the committee's report with a proposal, and a closed year."""
     admin = SignedClient(app, ADMIN)
@@ -177,15 +163,6 @@ def test_no_write_to_the_reports_api_gets_a_500_and_the_relay_delivers_every_eve
             f"hardly a command got through: {answered}"
         )
 
-    relay = Relay(reports.config, reports.store)
-    with connect(reports) as conn:
-        relay.catch_up(conn)
-        stored = {e.position: e.hash for e in reports.store.iterate_all(conn, upcast=False)}
-    relay.close()
-    delivered: dict[int, str] = {}
-    for batch in read_topics_to_end(reports.config, [reports.config.topic()], timeout=60):
-        for record in batch:
-            message = envelope.decode(record.value)
-            delivered[message["position"]] = message["hash"]
+    stored, delivered = stored_and_delivered(reports)
     assert len(stored) >= seeded + 10, f"the fuzz run appended few events: {answered}"
     assert delivered == stored, "the topic holds every stored event, with its hash"
