@@ -129,6 +129,23 @@ def indicator(conn: psycopg.Connection[Any], indicator_id: str) -> IndicatorRow 
         ).fetchone()
 
 
+@dataclass(frozen=True)
+class TracedYardstick:
+    """A year's target and the thresholds with the goals events that set them: `position` is
+    the event's place in goals' log (known_targets.position / known_thresholds.position)."""
+
+    target: float | None
+    target_position: int | None
+    target_recorded_at: dt.datetime | None
+    green: float | None
+    yellow: float | None
+    thresholds_position: int | None
+
+    @property
+    def yardstick(self) -> Yardstick:
+        return (self.target, self.green, self.yellow)
+
+
 def yardsticks(
     conn: psycopg.Connection[Any],
     indicator_ids: Iterable[str],
@@ -137,28 +154,39 @@ def yardsticks(
 ) -> dict[tuple[str, int], Yardstick]:
     """For every indicator and year asked for: the year's target and the thresholds, each the
     last decided at or before `as_of` (now when None)."""
+    traced = traced_yardsticks(conn, indicator_ids, years, as_of)
+    return {key: found.yardstick for key, found in traced.items()}
+
+
+def traced_yardsticks(
+    conn: psycopg.Connection[Any],
+    indicator_ids: Iterable[str],
+    years: Iterable[int],
+    as_of: dt.datetime | None = None,
+) -> dict[tuple[str, int], TracedYardstick]:
+    """`yardsticks`, each number with the position of the goals event that decided it."""
     ids, wanted_years = sorted(set(indicator_ids)), sorted(set(years))
     if not ids or not wanted_years:
         return {}
     if as_of is not None and as_of.tzinfo is None:
         raise ValueError("as_of must carry a time zone")
     rows = conn.execute(
-        """SELECT i.id, y.year, t.value, h.green, h.yellow
+        """SELECT i.id, y.year, t.value, t.position, t.recorded_at, h.green, h.yellow, h.position
              FROM unnest(%(ids)s::text[]) AS i(id)
             CROSS JOIN unnest(%(years)s::int[]) AS y(year)
              LEFT JOIN LATERAL (
-                  SELECT value FROM known_targets
+                  SELECT value, position, recorded_at FROM known_targets
                    WHERE indicator_id = i.id AND year = y.year
                      AND (%(as_of)s::timestamptz IS NULL OR recorded_at <= %(as_of)s)
                    ORDER BY position DESC LIMIT 1) t ON true
              LEFT JOIN LATERAL (
-                  SELECT green, yellow FROM known_thresholds
+                  SELECT green, yellow, position FROM known_thresholds
                    WHERE indicator_id = i.id
                      AND (%(as_of)s::timestamptz IS NULL OR recorded_at <= %(as_of)s)
                    ORDER BY position DESC LIMIT 1) h ON true""",
         {"ids": ids, "years": wanted_years, "as_of": as_of},
     ).fetchall()
-    return {(i, y): (target, green, yellow) for i, y, target, green, yellow in rows}
+    return {(r[0], r[1]): TracedYardstick(r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows}
 
 
 def goals_owned_by(conn: psycopg.Connection[Any], unit_id: str, year: int) -> list[str]:

@@ -57,7 +57,8 @@ def results_by_year(
     conn: Conn, indicator_ids: Sequence[str], years: Sequence[int], as_of: dt.datetime | None
 ) -> dict[tuple[str, int], dict[str, Any]]:
     """Each indicator's result for each year as known at `as_of`: the year's own result, or,
-    while it has none, the latest interim result of that year (delårsuppföljning)."""
+    while it has none, the latest interim result of that year (delårsuppföljning). Each row
+    names its version (result_id, version) and that event's place in the log (position)."""
     when, params = _in_time(as_of)
     # One row per (indicator, year), chosen by the database (half the rows cross the wire): a
     # year's own result ("2025") outranks its interim results (periods.is_interim: "2025-08-31"),
@@ -67,7 +68,7 @@ def results_by_year(
         rows = cur.execute(
             f"""SELECT DISTINCT ON (indicator_id, year)
                        result_id, version, indicator_id, period, year, value, women, men, source,
-                       comment, valid_from AS recorded_at
+                       comment, valid_from AS recorded_at, position
                   FROM result_versions
                  WHERE indicator_id = ANY(%s) AND year = ANY(%s) AND status = 'recorded'
                    AND {when}
@@ -107,7 +108,7 @@ def status_view(status: IndicatorStatus) -> dict[str, Any]:
     }
 
 
-def _goals(
+def adopted_goals(
     conn: Conn,
     units: Sequence[str],
     year: int,
@@ -150,7 +151,7 @@ def _goals(
         ).fetchall()
 
 
-def _indicators(
+def indicators_of(
     conn: Conn, goal_ids: Sequence[str], as_of: dt.datetime | None
 ) -> list[dict[str, Any]]:
     moment = as_of or dt.datetime.now(dt.UTC)
@@ -166,7 +167,8 @@ def _indicators(
         ).fetchall()
 
 
-def _assessments(conn: Conn, year: int, as_of: dt.datetime | None) -> dict[str, dict[str, Any]]:
+def assessments(conn: Conn, year: int, as_of: dt.datetime | None) -> dict[str, dict[str, Any]]:
+    """Each goal's assessment for `year` as it stood at `as_of` (the latest made by then)."""
     found = versions.find(conn, assessment.STREAM_TYPE, as_of=as_of, where={"year": str(year)})
     return {
         a["goal_id"]: {
@@ -221,12 +223,12 @@ def scorecard(
     """The scorecard (styrkort) of a unit's subtree for a year, as known at `as_of`."""
     units = known.subtree(conn, unit_id)
     rules_now, rules_decision = rules_as_of(conn, as_of)
-    goals = _goals(conn, units, year, as_of, area, perspective)
-    indicators = _indicators(conn, [g["goal_id"] for g in goals], as_of)
+    goals = adopted_goals(conn, units, year, as_of, area, perspective)
+    indicators = indicators_of(conn, [g["goal_id"] for g in goals], as_of)
     ids = [i["indicator_id"] for i in indicators]
     yardsticks = known.yardsticks(conn, ids, [year], as_of)
     results = results_by_year(conn, ids, [year, year - 1], as_of)
-    assessed = _assessments(conn, year, as_of)
+    assessed = assessments(conn, year, as_of)
     by_goal: dict[str, list[dict[str, Any]]] = {}
     for row in indicators:
         line = indicator_line(row, year, yardsticks, results, rules_now)
