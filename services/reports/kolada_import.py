@@ -1,0 +1,223 @@
+"""Import Kolada results into reports: each Kolada value of an indicator the municipality follows
+becomes a result (`source = "kolada"`), recorded, corrected or withdrawn as Kolada revises it.
+
+The run is idempotent: a value reports already has gives no event, so importing the same data
+twice records nothing the second time. Per (KPI, year) of the municipality, for each *active*
+indicator whose source is Kolada with that KPI, the result for the period `str(year)`:
+
+- no result yet and a value -> `record_result` (new);
+- a result with other values (total, women, men), or a withdrawn result and a value again ->
+  `correct_result`, reason "Kolada reviderade värdet" (corrected);
+- a result with the same values -> nothing (unchanged);
+- Kolada deleted the total and a recorded result exists -> `withdraw_result`, reason "Kolada
+  drog tillbaka värdet" (withdrawn); with no recorded result nothing (no_data, or unchanged
+  when the result is withdrawn already);
+- a null total -> nothing (no_data): a missing value never withdraws one already recorded.
+
+A KPI that only retired indicators name is counted as unmapped. A change reports refuses (a
+closed year's results, above all) does not stop the run: it is counted in `refused` with its
+reason, and the run goes on. Everything is fetched (and folded) before anything is recorded, so
+a failed fetch records nothing. All events of one run share one correlation id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from services.reports import handlers
+from services.reports.domain import result
+from services.reports.kolada import KoladaResult, KoladaSource, KoladaValue, fold
+from shared import versions
+from shared.errors import InvalidInput, RuleViolation
+from shared.events import Metadata
+from shared.runtime import Runtime
+from shared.store import ConcurrencyError
+
+ACTOR = "system:kolada-import"
+SOURCE = "kolada"
+REASON_REVISED = "Kolada reviderade värdet"
+REASON_WITHDRAWN = "Kolada drog tillbaka värdet"
+DEFAULT_MUNICIPALITY = "1471"  # Götene
+DEFAULT_PROGRESS_EVERY = 100
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A change reports refused (e.g. to a closed year's result), with its reason."""
+
+    indicator_id: str
+    kpi: str
+    year: int
+    action: str  # record, correct, withdraw
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    """What one run did. `fetched`: observations read from the source; `results`: the
+    (KPI, year) values of the municipality after folding; the other counts are per indicator
+    and year, except `unmapped` (values of a KPI no active indicator names)."""
+
+    correlation_id: str
+    municipality: str
+    fetched: int = 0
+    results: int = 0
+    new: int = 0
+    corrected: int = 0
+    unchanged: int = 0
+    withdrawn: int = 0
+    unmapped: int = 0
+    no_data: int = 0
+    refused: list[Refusal] = field(default_factory=list)
+    unmapped_kpis: list[str] = field(default_factory=list)
+
+    @property
+    def events(self) -> int:
+        """How many events the run appended."""
+        return self.new + self.corrected + self.withdrawn
+
+    def summary(self) -> str:
+        return (
+            f"fetched {self.fetched}, new {self.new}, corrected {self.corrected}, "
+            f"unchanged {self.unchanged}, withdrawn {self.withdrawn}, unmapped {self.unmapped}, "
+            f"no data {self.no_data}, refused {len(self.refused)}"
+        )
+
+
+def kolada_indicators(runtime: Runtime) -> tuple[list[str], dict[str, list[str]]]:
+    """Every KPI a Kolada indicator names (whatever its status), and per KPI the active
+    indicators that name it."""
+    with runtime.pool.connection() as conn:
+        rows = conn.execute(
+            "SELECT id, kpi_id, status FROM known_indicators "
+            "WHERE source_kind = 'kolada' AND kpi_id IS NOT NULL ORDER BY kpi_id, id"
+        ).fetchall()
+    kpis: dict[str, None] = {}
+    active: dict[str, list[str]] = {}
+    for indicator_id, kpi_id, status in rows:
+        kpis[kpi_id] = None
+        if status == "active":
+            active.setdefault(kpi_id, []).append(indicator_id)
+    return list(kpis), active
+
+
+def import_kolada(
+    runtime: Runtime,
+    source: KoladaSource,
+    *,
+    municipality: str = DEFAULT_MUNICIPALITY,
+    years: Iterable[int | str],
+    from_date: dt.date | str | None = None,
+    progress: Callable[[ImportReport], None] | None = None,
+    progress_every: int = DEFAULT_PROGRESS_EVERY,
+) -> ImportReport:
+    """Import the Kolada values of `municipality` for `years` (see the module's docstring).
+    `progress(report)` is called every `progress_every` values fetched and results handled,
+    and once at the end."""
+    if progress_every < 1:
+        raise ValueError("progress_every: 1 or more")
+    the_years = list(years)
+    report = ImportReport(str(uuid.uuid4()), municipality)
+    metadata = Metadata(actor=ACTOR, correlation_id=report.correlation_id)
+
+    def tick(count: int) -> None:
+        if progress is not None and count % progress_every == 0:
+            progress(report)
+
+    kpis, active = kolada_indicators(runtime)
+    if kpis:
+        observations: list[KoladaValue] = []
+        for observation in source.data(kpis, [municipality], the_years, from_date=from_date):
+            observations.append(observation)
+            report.fetched += 1
+            tick(report.fetched)
+        folded = [r for r in fold(observations) if r.municipality == municipality]
+        unmapped: dict[str, None] = {}
+        for handled, found in enumerate(folded, start=1):
+            report.results += 1
+            indicator_ids = active.get(found.kpi, [])
+            if not indicator_ids:
+                report.unmapped += 1
+                unmapped[found.kpi] = None
+            for indicator_id in indicator_ids:
+                _import_one(runtime, metadata, report, indicator_id, found)
+            tick(handled)
+        report.unmapped_kpis = sorted(unmapped)
+    if progress is not None:
+        progress(report)
+    return report
+
+
+def _current(runtime: Runtime, result_id: str) -> dict[str, Any] | None:
+    with runtime.pool.connection() as conn:
+        return versions.get(conn, result_id)
+
+
+def _same_values(state: dict[str, Any], found: KoladaResult) -> bool:
+    return (
+        state.get("status") == "recorded"
+        and state.get("value") == found.total
+        and state.get("women") == found.women
+        and state.get("men") == found.men
+    )
+
+
+def _import_one(
+    runtime: Runtime,
+    metadata: Metadata,
+    report: ImportReport,
+    indicator_id: str,
+    found: KoladaResult,
+) -> None:
+    period = str(found.year)
+    result_id = result.result_id_for(indicator_id, period)
+    state = _current(runtime, result_id)
+    action = "record"
+    try:
+        if found.withdrawn:
+            if state is None:
+                report.no_data += 1
+            elif state.get("status") != "recorded":
+                report.unchanged += 1
+            else:
+                action = "withdraw"
+                handlers.withdraw_result(
+                    runtime.uow(), metadata, result_id, state["version"], REASON_WITHDRAWN
+                )
+                report.withdrawn += 1
+        elif not found.has_data:
+            report.no_data += 1
+        elif state is None:
+            handlers.record_result(
+                runtime.uow(),
+                metadata,
+                indicator_id=indicator_id,
+                period=period,
+                value=found.total,
+                women=found.women,
+                men=found.men,
+                source=SOURCE,
+            )
+            report.new += 1
+        elif _same_values(state, found):
+            report.unchanged += 1
+        else:
+            action = "correct"
+            handlers.correct_result(
+                runtime.uow(),
+                metadata,
+                result_id,
+                state["version"],
+                value=found.total,
+                women=found.women,
+                men=found.men,
+                source=SOURCE,
+                reason=REASON_REVISED,
+            )
+            report.corrected += 1
+    except (RuleViolation, InvalidInput, ConcurrencyError) as refused:
+        report.refused.append(Refusal(indicator_id, found.kpi, found.year, action, str(refused)))
