@@ -27,7 +27,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from shared import envelope
 from shared.config import Config
 from shared.errors import StyrkortError
-from shared.kafka import offsets_client, partitions_of
+from shared.kafka import ensure_topic, offsets_client, partitions_of
 from shared.store import EventStore
 from shared.uow import Projection, UnitOfWork
 
@@ -359,6 +359,11 @@ class Consumer:
         backoff = 0.5
         while not stop.is_set():
             try:
+                # The topics exist before we join: a group formed while a producer's topic is
+                # still missing gets no partitions of it until the next metadata refresh and
+                # rebalance, so a service started before its producers would lag by that much.
+                for topic in self.topics:
+                    ensure_topic(self.config, topic)
                 consumer = make_consumer(self.config, self.topics)
             except KafkaError as exc:
                 log.warning("consumer: broker unavailable (%s); retrying", type(exc).__name__)
