@@ -18,19 +18,32 @@ A KPI that only retired indicators name is counted as unmapped. A change reports
 closed year's results, above all) does not stop the run: it is counted in `refused` with its
 reason, and the run goes on. Everything is fetched (and folded) before anything is recorded, so
 a failed fetch records nothing. All events of one run share one correlation id.
+
+**Comparison municipalities** (`comparisons`, e.g. Lidköping 1494, Skara 1495) are fetched in
+the same requests as the municipality, and their values of every KPI a Kolada indicator names
+are recorded as comparison values (services/reports/kolada_comparisons.py, one stream per KPI,
+municipality and year) by the same rules: new, corrected, withdrawn, or nothing when unchanged
+or null. They are counted apart (`report.comparisons`); `new`, `corrected`, ... above are the
+municipality's results.
+
+**Resumable**: every decision is made against what is stored, so a run that stopped half way
+(a crash, a failed fetch, a stopped job) is finished by running it again: what was recorded is
+unchanged the second time, and only what is missing is recorded.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.reports import handlers
+from services.reports import handlers, kolada_comparisons
 from services.reports.domain import result
+from services.reports.domain.comparison import Found
 from services.reports.kolada import KoladaResult, KoladaSource, KoladaValue, fold
+from services.reports.kolada_comparisons import ComparisonCounts
 from shared import versions
 from shared.errors import InvalidInput, RuleViolation
 from shared.events import Metadata
@@ -74,17 +87,56 @@ class ImportReport:
     no_data: int = 0
     refused: list[Refusal] = field(default_factory=list)
     unmapped_kpis: list[str] = field(default_factory=list)
+    comparisons: ComparisonCounts = field(default_factory=ComparisonCounts)
 
     @property
     def events(self) -> int:
-        """How many events the run appended."""
-        return self.new + self.corrected + self.withdrawn
+        """How many events the run appended (results and comparison values)."""
+        c = self.comparisons
+        return self.new + self.corrected + self.withdrawn + c.new + c.corrected + c.withdrawn
+
+    def totals(self) -> dict[str, int]:
+        """Results and comparison values together: what a job's status shows first."""
+        c = self.comparisons
+        return {
+            "fetched": self.fetched,
+            "new": self.new + c.new,
+            "corrected": self.corrected + c.corrected,
+            "unchanged": self.unchanged + c.unchanged,
+            "withdrawn": self.withdrawn + c.withdrawn,
+            "no_data": self.no_data + c.no_data,
+            "refused": len(self.refused) + c.refused,
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report as JSON: the totals, then per kind (results, comparison values)."""
+        return {
+            **self.totals(),
+            "results": {
+                "values": self.results,
+                "new": self.new,
+                "corrected": self.corrected,
+                "unchanged": self.unchanged,
+                "withdrawn": self.withdrawn,
+                "no_data": self.no_data,
+                "unmapped": self.unmapped,
+                "refused": len(self.refused),
+            },
+            "comparisons": self.comparisons.as_dict(),
+            "unmapped_kpis": self.unmapped_kpis[:100],
+            "refusals": [vars(r) for r in self.refused[:100]],
+            "correlation_id": self.correlation_id,
+            "municipality": self.municipality,
+        }
 
     def summary(self) -> str:
+        c = self.comparisons
         return (
             f"fetched {self.fetched}, new {self.new}, corrected {self.corrected}, "
             f"unchanged {self.unchanged}, withdrawn {self.withdrawn}, unmapped {self.unmapped}, "
-            f"no data {self.no_data}, refused {len(self.refused)}"
+            f"no data {self.no_data}, refused {len(self.refused)}; comparison values: "
+            f"new {c.new}, corrected {c.corrected}, unchanged {c.unchanged}, "
+            f"withdrawn {c.withdrawn}, no data {c.no_data}, refused {c.refused}"
         )
 
 
@@ -112,12 +164,14 @@ def import_kolada(
     municipality: str = DEFAULT_MUNICIPALITY,
     years: Iterable[int | str],
     from_date: dt.date | str | None = None,
+    comparisons: Sequence[str] = (),
     progress: Callable[[ImportReport], None] | None = None,
     progress_every: int = DEFAULT_PROGRESS_EVERY,
 ) -> ImportReport:
-    """Import the Kolada values of `municipality` for `years` (see the module's docstring).
-    `progress(report)` is called every `progress_every` values fetched and results handled,
-    and once at the end."""
+    """Import the Kolada values of `municipality` and of the `comparisons` municipalities for
+    `years` (see the module's docstring). `progress(report)` is called every `progress_every`
+    values fetched and results handled, after each batch of comparison values, and once at
+    the end."""
     if progress_every < 1:
         raise ValueError("progress_every: 1 or more")
     the_years = list(years)
@@ -128,14 +182,18 @@ def import_kolada(
         if progress is not None and count % progress_every == 0:
             progress(report)
 
+    others = [c for c in dict.fromkeys(comparisons) if c != municipality]
     kpis, active = kolada_indicators(runtime)
     if kpis:
         observations: list[KoladaValue] = []
-        for observation in source.data(kpis, [municipality], the_years, from_date=from_date):
+        for observation in source.data(
+            kpis, [municipality, *others], the_years, from_date=from_date
+        ):
             observations.append(observation)
             report.fetched += 1
             tick(report.fetched)
-        folded = [r for r in fold(observations) if r.municipality == municipality]
+        everything = fold(observations)
+        folded = [r for r in everything if r.municipality == municipality]
         unmapped: dict[str, None] = {}
         for handled, found in enumerate(folded, start=1):
             report.results += 1
@@ -147,9 +205,29 @@ def import_kolada(
                 _import_one(runtime, metadata, report, indicator_id, found)
             tick(handled)
         report.unmapped_kpis = sorted(unmapped)
+        wanted = set(others)
+        kolada_comparisons.record(
+            runtime,
+            metadata,
+            (_found(r) for r in everything if r.municipality in wanted),
+            report.comparisons,
+            None if progress is None else lambda: progress(report),
+        )
     if progress is not None:
         progress(report)
     return report
+
+
+def _found(value: KoladaResult) -> Found:
+    return Found(
+        value.kpi,
+        value.municipality,
+        value.year,
+        value.total,
+        value.women,
+        value.men,
+        value.withdrawn,
+    )
 
 
 def _current(runtime: Runtime, result_id: str) -> dict[str, Any] | None:
