@@ -88,6 +88,13 @@ class ImportReport:
     refused: list[Refusal] = field(default_factory=list)
     unmapped_kpis: list[str] = field(default_factory=list)
     comparisons: ComparisonCounts = field(default_factory=ComparisonCounts)
+    #: values to handle once fetched (the municipality's and the comparisons'), 0 before
+    planned: int = 0
+
+    @property
+    def handled(self) -> int:
+        """Values handled so far, of `planned`."""
+        return self.results + self.comparisons.values
 
     @property
     def events(self) -> int:
@@ -100,6 +107,8 @@ class ImportReport:
         c = self.comparisons
         return {
             "fetched": self.fetched,
+            "planned": self.planned,
+            "handled": self.handled,
             "new": self.new + c.new,
             "corrected": self.corrected + c.corrected,
             "unchanged": self.unchanged + c.unchanged,
@@ -194,6 +203,8 @@ def import_kolada(
             tick(report.fetched)
         everything = fold(observations)
         folded = [r for r in everything if r.municipality == municipality]
+        wanted = set(others)
+        report.planned = len(folded) + sum(1 for r in everything if r.municipality in wanted)
         unmapped: dict[str, None] = {}
         for handled, found in enumerate(folded, start=1):
             report.results += 1
@@ -205,7 +216,6 @@ def import_kolada(
                 _import_one(runtime, metadata, report, indicator_id, found)
             tick(handled)
         report.unmapped_kpis = sorted(unmapped)
-        wanted = set(others)
         kolada_comparisons.record(
             runtime,
             metadata,
