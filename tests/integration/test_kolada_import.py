@@ -25,6 +25,7 @@ from services.reports.kolada_import import (
 )
 from shared import versions
 from shared.events import Metadata
+from shared.rebuild import rebuild_own
 from shared.runtime import Runtime
 from tests.kolada_server import KoladaFixtureServer
 from tests.support import connect, feed_seeded_goals
@@ -346,3 +347,24 @@ def test_an_interrupted_import_is_finished_by_running_it_again(fed: Runtime) -> 
         rest = compare(reports, server)
     assert (rest.new, rest.unchanged, rest.comparisons.new) == (1, 1, 4)
     assert all_counts(reports) == expected(ResultRecorded=2, ComparisonValueRecorded=4)
+
+
+def test_a_rebuild_refills_the_comparison_values_from_their_events(fed: Runtime) -> None:
+    reports = fed
+    with KoladaFixtureServer(comparison_rows(), page_size=50, rate_limit_at=()) as server:
+        compare(reports, server)
+        revised = comparison_rows()
+        revised[2] = of("1495", 2024, value("T", 80.5))
+        revised[4] = of("1470", "2024", value("T", 75.5, deleted=True))
+        server.set_rows(revised)
+        compare(reports, server)
+    query = (
+        "SELECT comparison_id, kpi, municipality, year, version, value, women, men, withdrawn, "
+        "recorded_at, position, event_id FROM comparison_values ORDER BY position"
+    )
+    with connect(reports) as conn:
+        before = conn.execute(query).fetchall()
+    assert len(before) == 6 and sum(1 for r in before if r[8]) == 1  # 4 + 1 correction + 1
+    rebuild_own(reports.pool, reports.store, reports.projections)
+    with connect(reports) as conn:
+        assert conn.execute(query).fetchall() == before
