@@ -3,8 +3,9 @@ read model, `comparison_values` (migrations/0003), a row per event.
 
 Recording reads what is known of every value of the run in one query, decides each with
 `domain.comparison.decide` (new / corrected / withdrawn append one event; unchanged and no data
-append nothing) and appends in transactions of `BATCH` streams, so an import of tens of
-thousands of values is not tens of thousands of transactions. A batch that meets a concurrent
+append nothing) and appends in transactions of `BATCH` streams (the system's own writes: no
+caller's access check), so an import of tens of thousands of values is not tens of thousands of
+transactions. A batch that meets a concurrent
 change (another import of the same values) is rolled back and counted as refused; the next run
 records it, since decisions are made against what is stored.
 """
@@ -23,10 +24,10 @@ from shared.aggregate import DomainEvent
 from shared.events import Metadata, RecordedEvent
 from shared.runtime import Runtime
 from shared.store import ConcurrencyError
-from shared.uow import Projection
+from shared.uow import Projection, apply_all
 
-#: streams appended per transaction
-BATCH = 500
+#: streams appended per transaction (the store's append lock is held to the commit: small)
+BATCH = 100
 _COLUMNS = (
     "comparison_id, kpi, municipality, year, version, value, women, men, withdrawn, "
     "recorded_at, position, event_id"
@@ -169,17 +170,21 @@ class _Pending:
 def _append_batch(
     runtime: Runtime, metadata: Metadata, pending: Sequence[_Pending], counts: ComparisonCounts
 ) -> None:
-    """One transaction for the batch; a concurrent change refuses (and rolls back) all of it."""
+    """One transaction for the batch; a concurrent change refuses (and rolls back) all of it.
+    The read models take the batch's events at once, in the same transaction (COPY)."""
     try:
         with runtime.uow() as uow:
+            recorded: list[RecordedEvent] = []
             for item in pending:
-                uow.append(
+                recorded += uow.store.append(
+                    uow.conn,
                     item.comparison_id,
                     comparison.STREAM_TYPE,
                     item.version,
                     [e.to_new_event() for e in item.events],
                     metadata,
                 )
+            apply_all(uow.conn, uow.projections, recorded)
     except ConcurrencyError:
         counts.refused += len(pending)
         return

@@ -16,8 +16,10 @@ indicator whose source is Kolada with that KPI, the result for the period `str(y
 
 A KPI that only retired indicators name is counted as unmapped. A change reports refuses (a
 closed year's results, above all) does not stop the run: it is counted in `refused` with its
-reason, and the run goes on. Everything is fetched (and folded) before anything is recorded, so
-a failed fetch records nothing. All events of one run share one correlation id.
+reason, and the run goes on (the change is undone alone, in a savepoint). Values are recorded
+`BATCH` a transaction, by the same rules as the result commands (handlers.py): the year open,
+the indicator active, the result's own rules. Everything is fetched (and folded) before anything
+is recorded, so a failed fetch records nothing. All events of one run share one correlation id.
 
 **Comparison municipalities** (`comparisons`, e.g. Lidköping 1494, Skara 1495) are fetched in
 the same requests as the municipality, and their values of every KPI a Kolada indicator names
@@ -37,18 +39,20 @@ import datetime as dt
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from services.reports import handlers, kolada_comparisons
 from services.reports.domain import result
 from services.reports.domain.comparison import Found
+from services.reports.domain.result import IndicatorResult, Measurement
 from services.reports.kolada import KoladaResult, KoladaSource, KoladaValue, fold
 from services.reports.kolada_comparisons import ComparisonCounts
-from shared import versions
+from shared import values, versions
 from shared.errors import InvalidInput, RuleViolation
 from shared.events import Metadata
 from shared.runtime import Runtime
 from shared.store import ConcurrencyError
+from shared.uow import UnitOfWork
 
 ACTOR = "system:kolada-import"
 SOURCE = "kolada"
@@ -56,6 +60,10 @@ REASON_REVISED = "Kolada reviderade värdet"
 REASON_WITHDRAWN = "Kolada drog tillbaka värdet"
 DEFAULT_MUNICIPALITY = "1471"  # Götene
 DEFAULT_PROGRESS_EVERY = 100
+#: values recorded per transaction: one commit per value made a first import of 10,000 results
+#: take a minute (bench/kolada.py); the store's append lock is held to the commit, so a batch
+#: stays small enough (about 0.1 s) not to hold the service's other commands up for long
+BATCH = 100
 
 
 @dataclass(frozen=True)
@@ -176,13 +184,14 @@ def import_kolada(
     comparisons: Sequence[str] = (),
     progress: Callable[[ImportReport], None] | None = None,
     progress_every: int = DEFAULT_PROGRESS_EVERY,
+    batch: int = BATCH,
 ) -> ImportReport:
     """Import the Kolada values of `municipality` and of the `comparisons` municipalities for
     `years` (see the module's docstring). `progress(report)` is called every `progress_every`
-    values fetched and results handled, after each batch of comparison values, and once at
+    values fetched, after each batch of values recorded (`batch` a transaction), and once at
     the end."""
-    if progress_every < 1:
-        raise ValueError("progress_every: 1 or more")
+    if progress_every < 1 or batch < 1:
+        raise ValueError("progress_every and batch: 1 or more")
     the_years = list(years)
     report = ImportReport(str(uuid.uuid4()), municipality)
     metadata = Metadata(actor=ACTOR, correlation_id=report.correlation_id)
@@ -205,23 +214,14 @@ def import_kolada(
         folded = [r for r in everything if r.municipality == municipality]
         wanted = set(others)
         report.planned = len(folded) + sum(1 for r in everything if r.municipality in wanted)
-        unmapped: dict[str, None] = {}
-        for handled, found in enumerate(folded, start=1):
-            report.results += 1
-            indicator_ids = active.get(found.kpi, [])
-            if not indicator_ids:
-                report.unmapped += 1
-                unmapped[found.kpi] = None
-            for indicator_id in indicator_ids:
-                _import_one(runtime, metadata, report, indicator_id, found)
-            tick(handled)
-        report.unmapped_kpis = sorted(unmapped)
+        _record_results(runtime, metadata, report, folded, active, batch, progress)
         kolada_comparisons.record(
             runtime,
             metadata,
             (_found(r) for r in everything if r.municipality in wanted),
             report.comparisons,
             None if progress is None else lambda: progress(report),
+            batch,
         )
     if progress is not None:
         progress(report)
@@ -240,11 +240,6 @@ def _found(value: KoladaResult) -> Found:
     )
 
 
-def _current(runtime: Runtime, result_id: str) -> dict[str, Any] | None:
-    with runtime.pool.connection() as conn:
-        return versions.get(conn, result_id)
-
-
 def _same_values(state: dict[str, Any], found: KoladaResult) -> bool:
     return (
         state.get("status") == "recorded"
@@ -254,58 +249,108 @@ def _same_values(state: dict[str, Any], found: KoladaResult) -> bool:
     )
 
 
-def _import_one(
+def _record_results(
     runtime: Runtime,
+    metadata: Metadata,
+    report: ImportReport,
+    folded: Sequence[KoladaResult],
+    active: dict[str, list[str]],
+    batch: int,
+    progress: Callable[[ImportReport], None] | None,
+) -> None:
+    """The municipality's values as results, `batch` values a transaction (progress after
+    each commit). The years' locks are taken first, as a command takes them before it appends,
+    so a batch and a year's close never wait for each other in a circle."""
+    unmapped: dict[str, None] = {}
+    for start in range(0, len(folded), batch):
+        chunk = folded[start : start + batch]
+        with runtime.uow() as uow:
+            handlers.lock_years(uow, sorted({found.year for found in chunk}))
+            for found in chunk:
+                report.results += 1
+                indicator_ids = active.get(found.kpi, [])
+                if not indicator_ids:
+                    report.unmapped += 1
+                    unmapped[found.kpi] = None
+                for indicator_id in indicator_ids:
+                    _import_one(uow, metadata, report, indicator_id, found)
+        if progress is not None:
+            progress(report)
+    report.unmapped_kpis = sorted(unmapped)
+
+
+Action = Literal["record", "correct", "withdraw"]
+
+
+def _import_one(
+    uow: UnitOfWork,
     metadata: Metadata,
     report: ImportReport,
     indicator_id: str,
     found: KoladaResult,
 ) -> None:
+    """Decide one (indicator, year) against its stored state; a change goes in a savepoint, so
+    a refusal (a closed year, a concurrent change) undoes that value alone."""
     period = str(found.year)
     result_id = result.result_id_for(indicator_id, period)
-    state = _current(runtime, result_id)
-    action = "record"
-    try:
-        if found.withdrawn:
-            if state is None:
-                report.no_data += 1
-            elif state.get("status") != "recorded":
-                report.unchanged += 1
-            else:
-                action = "withdraw"
-                handlers.withdraw_result(
-                    runtime.uow(), metadata, result_id, state["version"], REASON_WITHDRAWN
-                )
-                report.withdrawn += 1
-        elif not found.has_data:
+    state = versions.get(uow.conn, result_id)
+    action: Action
+    if found.withdrawn:
+        if state is None:
             report.no_data += 1
-        elif state is None:
-            handlers.record_result(
-                runtime.uow(),
-                metadata,
-                indicator_id=indicator_id,
-                period=period,
-                value=found.total,
-                women=found.women,
-                men=found.men,
-                source=SOURCE,
-            )
-            report.new += 1
-        elif _same_values(state, found):
+            return
+        if state.get("status") != "recorded":
             report.unchanged += 1
-        else:
-            action = "correct"
-            handlers.correct_result(
-                runtime.uow(),
-                metadata,
-                result_id,
-                state["version"],
-                value=found.total,
-                women=found.women,
-                men=found.men,
-                source=SOURCE,
-                reason=REASON_REVISED,
-            )
-            report.corrected += 1
+            return
+        action = "withdraw"
+    elif not found.has_data:
+        report.no_data += 1
+        return
+    elif state is None:
+        action = "record"
+    elif _same_values(state, found):
+        report.unchanged += 1
+        return
+    else:
+        action = "correct"
+    try:
+        with uow.conn.transaction():
+            _change(uow, metadata, action, indicator_id, result_id, state, found)
     except (RuleViolation, InvalidInput, ConcurrencyError) as refused:
         report.refused.append(Refusal(indicator_id, found.kpi, found.year, action, str(refused)))
+        return
+    if action == "record":
+        report.new += 1
+    elif action == "correct":
+        report.corrected += 1
+    else:
+        report.withdrawn += 1
+
+
+def _change(
+    uow: UnitOfWork,
+    metadata: Metadata,
+    action: Action,
+    indicator_id: str,
+    result_id: str,
+    state: dict[str, Any] | None,
+    found: KoladaResult,
+) -> None:
+    """What handlers.record_result / correct_result / withdraw_result do, in the batch's
+    transaction: the year open, the result's rules, the append."""
+    handlers.require_year_open(uow, found.year, "its results")
+    if state is None:
+        measurement = Measurement.check(found.total, found.women, found.men, SOURCE, None)
+        facts = handlers.indicator_facts(uow, indicator_id)
+        period = str(found.year)
+        events = IndicatorResult.record(result_id, facts, period, measurement, values.today())
+        version = 0
+    else:
+        current = result.KIND.restore(state)
+        version = current.version
+        if action == "withdraw":
+            events = current.withdraw(REASON_WITHDRAWN)
+        else:
+            measurement = Measurement.check(found.total, found.women, found.men, SOURCE, None)
+            events = current.correct(measurement, REASON_REVISED)
+    uow.append(result_id, result.STREAM_TYPE, version, [e.to_new_event() for e in events], metadata)

@@ -327,8 +327,8 @@ def test_comparison_municipalities_get_exactly_the_expected_events_and_one_corre
 
 
 def test_an_interrupted_import_is_finished_by_running_it_again(fed: Runtime) -> None:
-    """Resumable: a run stopped half way (here: after its first recorded result) is finished by
-    the next, which records only what is missing."""
+    """Resumable: a run stopped half way (here: after its first batch, one result) is finished
+    by the next, which records only what is missing."""
     reports = fed
     rows = [*comparison_rows(), row("2023", value("T", 84.0))]
 
@@ -341,7 +341,7 @@ def test_an_interrupted_import_is_finished_by_running_it_again(fed: Runtime) -> 
 
     with KoladaFixtureServer(rows, page_size=50, rate_limit_at=()) as server:
         with pytest.raises(Stopped):
-            compare_with = {"comparisons": COMPARISONS, "progress_every": 1}
+            compare_with = {"comparisons": COMPARISONS, "batch": 1}
             run(reports, server, progress=stop_after_one, **compare_with)
         assert all_counts(reports) == expected(ResultRecorded=1)
         rest = compare(reports, server)
