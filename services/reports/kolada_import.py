@@ -5,11 +5,11 @@ The run is idempotent: a value reports already has gives no event, so importing 
 twice records nothing the second time. Per (KPI, year) of the municipality, for each *active*
 indicator whose source is Kolada with that KPI, the result for the period `str(year)`:
 
-- no result yet and a value -> `record_result` (new);
+- no result yet and a value -> recorded, as `handlers.record_result` would (new);
 - a result with other values (total, women, men), or a withdrawn result and a value again ->
-  `correct_result`, reason "Kolada reviderade värdet" (corrected);
+  corrected as `handlers.correct_result`, reason "Kolada reviderade värdet" (corrected);
 - a result with the same values -> nothing (unchanged);
-- Kolada deleted the total and a recorded result exists -> `withdraw_result`, reason "Kolada
+- Kolada deleted the total and a recorded result exists -> withdrawn, reason "Kolada
   drog tillbaka värdet" (withdrawn); with no recorded result nothing (no_data, or unchanged
   when the result is withdrawn already);
 - a null total -> nothing (no_data): a missing value never withdraws one already recorded.
