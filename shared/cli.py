@@ -15,6 +15,9 @@ verify [--anchor FILE] [--no-witness]
                         3 when the chain is sound but the topic could not be consulted
 anchor                  print the head of the store (one line for minutes, and JSON)
 seed                    load the demo data (idempotent)
+
+A service adds commands of its own with `main(DEFINITION, commands={name: Command(...)})`
+(e.g. reports' `import-kolada`): each declares its arguments and runs with the runtime.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from shared import rebuild
 from shared.config import Config, ConfigError
@@ -54,7 +58,18 @@ def _stop_on_signals() -> threading.Event:
     return stop
 
 
-def build_parser(definition: ServiceDefinition) -> argparse.ArgumentParser:
+@dataclass(frozen=True)
+class Command:
+    """A command of one service: its help line, its arguments, and what it runs (an exit code)."""
+
+    help: str
+    arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace, Runtime], int]
+
+
+def build_parser(
+    definition: ServiceDefinition, own: Mapping[str, Command] | None = None
+) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=f"python -m services.{definition.name}",
         description=f"styrkort {definition.name} service",
@@ -98,11 +113,17 @@ def build_parser(definition: ServiceDefinition) -> argparse.ArgumentParser:
         commands.add_parser("relay-retry", help="send the position the relay stopped at again")
     if definition.seed is not None:
         commands.add_parser("seed", help="load the demo data (idempotent)")
+    for name, command in (own or {}).items():
+        command.arguments(commands.add_parser(name, help=command.help))
     return parser
 
 
-def main(definition: ServiceDefinition, argv: Sequence[str] | None = None) -> int:
-    args = build_parser(definition).parse_args(argv)
+def main(
+    definition: ServiceDefinition,
+    argv: Sequence[str] | None = None,
+    commands: Mapping[str, Command] | None = None,
+) -> int:
+    args = build_parser(definition, commands).parse_args(argv)
     try:
         config = Config.from_env(definition.name)
     except ConfigError as exc:
@@ -120,6 +141,8 @@ def main(definition: ServiceDefinition, argv: Sequence[str] | None = None) -> in
 
     runtime = Runtime(definition, config, pool_size=4)
     try:
+        if commands and args.command in commands:
+            return commands[args.command].run(args, runtime)
         return _run(args, definition, runtime)
     finally:
         runtime.close()

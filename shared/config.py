@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 SERVICES = ("goals", "plans", "reports", "gateway")
 DEFAULT_PORTS = {"gateway": 8080, "goals": 8081, "plans": 8082, "reports": 8083}
+
+
+DEFAULT_KOLADA_BASE_URL = "https://api.kolada.se"
+DEFAULT_KOLADA_MUNICIPALITY = "1471"  # Götene
+DEFAULT_KOLADA_COMPARISONS: tuple[tuple[str, str], ...] = (
+    ("1494", "Lidköping"),
+    ("1495", "Skara"),
+    ("1493", "Mariestad"),
+    ("1470", "Vara"),
+)
+_MUNICIPALITY_CODE = re.compile(r"[0-9]{4}", re.ASCII)
 
 
 class ConfigError(RuntimeError):
@@ -35,6 +48,14 @@ class Config:
       IDEMPOTENCY_KEY_HOURS      how long an Idempotency-Key's answer is kept (default 24)
       LOG_LEVEL                  DEBUG, INFO (default), WARNING, ...
       STYRKORT_YEAR_MIN/_MAX     the plausible calendar years (default 1990 and 2100)
+
+    Reports only (the Kolada import, services/reports/kolada_import.py):
+      KOLADA_BASE_URL            Kolada API v3's base URL (default https://api.kolada.se; a
+                                 trailing /v3 is dropped: the client adds it); never a request's
+      KOLADA_MUNICIPALITY        the municipality's Kolada code (default 1471, Götene)
+      KOLADA_COMPARISONS         comparison municipalities as code:name pairs, comma-separated
+                                 (default 1494:Lidköping,1495:Skara,1493:Mariestad,1470:Vara)
+      KOLADA_REQUESTS_PER_SECOND the import's self-throttle (default 5; 0 turns it off)
     """
 
     service: str
@@ -64,6 +85,11 @@ class Config:
     # Years outside this range are refused as implausible (shared/values.py).
     year_min: int = 1990
     year_max: int = 2100
+    # The Kolada import (reports): where from, for whom, compared with whom, how gently.
+    kolada_base_url: str = DEFAULT_KOLADA_BASE_URL
+    kolada_municipality: str = DEFAULT_KOLADA_MUNICIPALITY
+    kolada_comparisons: tuple[tuple[str, str], ...] = DEFAULT_KOLADA_COMPARISONS
+    kolada_requests_per_second: float = 5.0
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -102,6 +128,12 @@ class Config:
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             year_min=_positive_int(env, "STYRKORT_YEAR_MIN", 1990),
             year_max=_positive_int(env, "STYRKORT_YEAR_MAX", 2100),
+            kolada_base_url=kolada_base_url(env.get("KOLADA_BASE_URL", DEFAULT_KOLADA_BASE_URL)),
+            kolada_municipality=_municipality_code(
+                env.get("KOLADA_MUNICIPALITY", DEFAULT_KOLADA_MUNICIPALITY), "KOLADA_MUNICIPALITY"
+            ),
+            kolada_comparisons=kolada_comparisons(env.get("KOLADA_COMPARISONS")),
+            kolada_requests_per_second=_rate(env, "KOLADA_REQUESTS_PER_SECOND", 5.0),
         )
 
 
@@ -120,4 +152,48 @@ def _positive_number(env: Mapping[str, str], name: str, default: float) -> float
         value = 0.0
     if not 0 < value < float("inf"):
         raise ConfigError(f"{name} must be a positive number, not {raw!r}")
+    return value
+
+
+def kolada_base_url(raw: str) -> str:
+    """An http(s) base URL without a trailing slash or /v3 (the client's paths begin /v3/)."""
+    url = raw.strip().rstrip("/")
+    if url.endswith("/v3"):
+        url = url[: -len("/v3")]
+    if not re.fullmatch(r"https?://[^\s/?#@]+(/[^\s?#]*)?", url, re.ASCII):
+        raise ConfigError(f"KOLADA_BASE_URL must be an http(s) URL, not {raw!r}")
+    return url
+
+
+def _municipality_code(raw: str, name: str) -> str:
+    code = raw.strip()
+    if not _MUNICIPALITY_CODE.fullmatch(code):
+        raise ConfigError(f"{name} must be a municipality code of four digits, not {raw!r}")
+    return code
+
+
+def kolada_comparisons(raw: str | None) -> tuple[tuple[str, str], ...]:
+    """`code:name,code:name` (e.g. 1494:Lidköping) -> ((code, name), ...); empty: none."""
+    if raw is None:
+        return DEFAULT_KOLADA_COMPARISONS
+    pairs: dict[str, str] = {}
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        code, _, name = item.partition(":")
+        code = _municipality_code(code, "KOLADA_COMPARISONS")
+        if not name.strip():
+            raise ConfigError(f"KOLADA_COMPARISONS: {item!r} has no name (code:name)")
+        pairs[code] = name.strip()
+    return tuple(pairs.items())
+
+
+def _rate(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, str(default))
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not (value >= 0 and math.isfinite(value)):
+        raise ConfigError(f"{name} must be 0 (off) or a positive number, not {raw!r}")
     return value

@@ -82,6 +82,9 @@ def make_config(
             "topic_partitions": 3,
             "internal_secret": INTERNAL_SECRET,
             "kafka_max_poll_interval_ms": 3000,
+            # no test reaches the internet: an import job a test starts without its own fixture
+            # server fails at once (nothing listens on the discard port)
+            "kolada_base_url": "http://127.0.0.1:9",
         }
         values.update(overrides)
         return Config(**values)

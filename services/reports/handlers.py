@@ -96,6 +96,13 @@ def require_year_open(uow: UnitOfWork, year: int, what: str) -> None:
             raise state.refusal(what)
 
 
+def lock_years(uow: UnitOfWork, years: Sequence[int]) -> None:
+    """Take the years' shared locks now, in order, before anything is appended: a transaction
+    of many commands (an import's batch) takes them as each command would, first."""
+    for year in sorted(set(years)):
+        uow.conn.execute("SELECT pg_advisory_xact_lock_shared(%s, %s)", [_YEAR_LOCK, year])
+
+
 def _append(
     uow: UnitOfWork,
     metadata: Metadata,

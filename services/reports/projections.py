@@ -1,6 +1,7 @@
 """Read models of the reports service's own events, updated in the append transaction: every
 entity's versions (shared.versions, for reads `as_of` any instant) and `result_versions`, the
-typed history of results the scorecard reads."""
+typed history of results the scorecard reads, and `comparison_values`, the comparison
+municipalities' Kolada values (services/reports/kolada_comparisons.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 import psycopg
 
 from services.reports.domain import annual, assessment, improvement, report, result, rules
+from services.reports.kolada_comparisons import ComparisonValuesProjection
 from shared import versions
 from shared.events import RecordedEvent
 from shared.uow import Projection
@@ -138,4 +140,8 @@ def _columns(state: result.IndicatorResult, event: RecordedEvent) -> list[Any]:
 
 
 def own_projections() -> list[Projection]:
-    return [EntityVersionsProjection(KINDS), ResultVersionsProjection()]
+    return [
+        EntityVersionsProjection(KINDS),
+        ResultVersionsProjection(),
+        ComparisonValuesProjection(),
+    ]

@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from services.reports import known
+from services.reports import comparisons, known
 from services.reports.domain import assessment, periods, rules
 from services.reports.domain.status import (
     IndicatorStatus,
@@ -229,9 +229,12 @@ def scorecard(
     yardsticks = known.yardsticks(conn, ids, [year], as_of)
     results = results_by_year(conn, ids, [year, year - 1], as_of)
     assessed = assessments(conn, year, as_of)
+    compared = comparisons.for_indicators(conn, ids, [year], as_of)
     by_goal: dict[str, list[dict[str, Any]]] = {}
     for row in indicators:
         line = indicator_line(row, year, yardsticks, results, rules_now)
+        # Kolada indicators: the year beside the comparison municipalities (Källa: Kolada)
+        line["comparison"] = compared.get(row["indicator_id"], {}).get(year)
         by_goal.setdefault(row["goal_id"], []).append(line)
     computed = {"green": 0, "yellow": 0, "red": 0, "no_data": 0}
     verdicts = {v: 0 for v in (*assessment.VERDICTS, "not_assessed")}

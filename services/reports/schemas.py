@@ -347,7 +347,9 @@ class ScorecardSchema(Schema):
         fields.Dict(),
         metadata={
             "description": "each goal with its computed status (colour, counts, text), its "
-            "assessment, and its indicators with target, thresholds, result, previous value "
-            "and status (colour, trend, share of target, reason)"
+            "assessment, and its indicators with target, thresholds, result, previous value, "
+            "status (colour, trend, share of target, reason) and, for a Kolada indicator, "
+            "`comparison`: the year beside the comparison municipalities and their mean "
+            "(source Kolada; GET /api/v1/indicators/{id}/comparisons), else null"
         },
     )

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from services.goals.seed import seed_id, seed_unit_id
-from services.reports import handlers
+from services.reports import comparisons, handlers
 from services.reports.domain import result
 from services.reports.kolada import KoladaClient
 from services.reports.kolada_import import (
@@ -25,6 +25,7 @@ from services.reports.kolada_import import (
 )
 from shared import versions
 from shared.events import Metadata
+from shared.rebuild import rebuild_own
 from shared.runtime import Runtime
 from tests.kolada_server import KoladaFixtureServer
 from tests.support import connect, feed_seeded_goals
@@ -191,3 +192,179 @@ def test_a_kpi_only_a_retired_indicator_names_is_unmapped(
     report = run(reports, server)
     assert (report.unmapped, report.unmapped_kpis, report.new) == (1, ["U23471"], 1)
     assert counts(reports) == {"ResultRecorded": 1, "ResultCorrected": 0, "ResultWithdrawn": 0}
+
+
+# -- comparison municipalities --------------------------------------------------------------------
+
+COMPARISONS = ["1494", "1495", "1493", "1470"]  # Lidköping, Skara, Mariestad, Vara
+COMPARISON_TYPES = (
+    "ComparisonValueRecorded.v1",
+    "ComparisonValueCorrected.v1",
+    "ComparisonValueWithdrawn.v1",
+)
+
+
+def of(municipality: str, period: int | str, *values: dict[str, Any]) -> dict[str, Any]:
+    return {**row(period, *values), "municipality": municipality}
+
+
+def comparison_rows() -> list[dict[str, Any]]:
+    """Ours and four comparison municipalities', with a null value, string periods and a
+    deleted row, served two rows a page behind a 429."""
+    return [
+        row(2024, value("T", 85.0), value("K", 88.0), value("M", 82.0)),
+        of("1494", 2024, value("T", 71.2), value("K", 73.0), value("M", 69.5)),
+        of("1495", 2024, value("T", 80.0)),
+        of("1493", 2024, value("T", None)),  # a null value: no data, no event
+        of("1470", "2024", value("T", 75.5)),  # a string period
+        of("1494", 2023, value("T", 70.0, deleted=True)),  # deleted, never recorded: nothing
+        of("1495", "2023", value("T", 79.0)),
+        of("1402", 2024, value("T", 1.0)),  # not a comparison municipality: not asked for
+    ]
+
+
+def all_counts(reports: Runtime) -> dict[str, int]:
+    types = [*EVENT_TYPES, *COMPARISON_TYPES]
+    with connect(reports) as conn:
+        found = dict(
+            conn.execute(
+                "SELECT event_type, count(*) FROM events WHERE event_type = ANY(%s) "
+                "GROUP BY event_type",
+                [types],
+            ).fetchall()
+        )
+    return {t.split(".")[0]: int(found.get(t, 0)) for t in types}
+
+
+def expected(**nonzero: int) -> dict[str, int]:
+    return {t.split(".")[0]: 0 for t in (*EVENT_TYPES, *COMPARISON_TYPES)} | nonzero
+
+
+def compare(reports: Runtime, server: KoladaFixtureServer) -> ImportReport:
+    return run(reports, server, comparisons=COMPARISONS)
+
+
+def comparison_now(reports: Runtime, as_of: dt.datetime | None = None) -> dict[str, Any]:
+    with connect(reports) as conn:
+        return comparisons.for_indicators(conn, [ELIGIBLE, SAFETY], [2024], as_of)
+
+
+def test_comparison_municipalities_get_exactly_the_expected_events_and_one_correction(
+    fed: Runtime,
+) -> None:
+    reports = fed
+    with KoladaFixtureServer(comparison_rows(), page_size=2, rate_limit_at=(2,)) as server:
+        first = compare(reports, server)
+        statuses = [r.status for r in server.data_requests()]
+        assert statuses == [200, 429, 200, 200, 200], statuses  # 7 rows, 2 a page, one 429
+        assert server.data_requests()[0].segments["municipality"] == ["1471", *COMPARISONS]
+        assert all_counts(reports) == expected(ResultRecorded=1, ComparisonValueRecorded=4)
+        c = first.comparisons
+        assert (c.values, c.new, c.no_data, c.unchanged, c.corrected, c.withdrawn) == (
+            6,
+            4,
+            2,
+            0,
+            0,
+            0,
+        )
+        assert first.totals()["new"] == 5 and first.events == 5
+
+        again = compare(reports, server)  # nothing changed: no event at all
+        assert all_counts(reports) == expected(ResultRecorded=1, ComparisonValueRecorded=4)
+        assert again.events == 0 and again.comparisons.unchanged == 4
+
+        revised = comparison_rows()
+        revised[2] = of("1495", 2024, value("T", 80.5))  # Kolada revised Skara's 2024
+        server.set_rows(revised)
+        third = compare(reports, server)
+        assert all_counts(reports) == expected(
+            ResultRecorded=1, ComparisonValueRecorded=4, ComparisonValueCorrected=1
+        )
+        assert (third.events, third.comparisons.corrected, third.comparisons.unchanged) == (
+            1,
+            1,
+            3,
+        )
+        with connect(reports) as conn:
+            (corrected_at,) = conn.execute(
+                "SELECT recorded_at FROM events WHERE event_type = 'ComparisonValueCorrected.v1'"
+            ).fetchone() or (None,)
+
+        withdrawn = list(revised)
+        withdrawn[4] = of("1470", "2024", value("T", 75.5, deleted=True))  # Vara's deleted
+        server.set_rows(withdrawn)
+        fourth = compare(reports, server)
+        assert all_counts(reports) == expected(
+            ResultRecorded=1,
+            ComparisonValueRecorded=4,
+            ComparisonValueCorrected=1,
+            ComparisonValueWithdrawn=1,
+        )
+        assert (fourth.events, fourth.comparisons.withdrawn) == (1, 1)
+
+    now = comparison_now(reports)
+    assert sorted(now) == sorted([ELIGIBLE, SAFETY])  # Kolada indicators, with data or not
+    assert [c["value"] for c in now[SAFETY][2024]["comparisons"]] == [None] * 4
+    assert now[SAFETY][2024]["mean"] is None
+    year = now[ELIGIBLE][2024]
+    assert year["kpi"] == "N15419" and year["source"] == "Kolada"
+    assert year["municipality"] == {"code": "1471", "value": 85.0, "women": 88.0, "men": 82.0}
+    shown = [(c["code"], c["name"], c["value"]) for c in year["comparisons"]]
+    assert shown == [
+        ("1494", "Lidköping", 71.2),
+        ("1495", "Skara", 80.5),
+        ("1493", "Mariestad", None),  # null: no data
+        ("1470", "Vara", None),  # withdrawn: no data
+    ]
+    assert year["comparisons"][0]["women"] == 73.0 and year["comparisons"][0]["position"]
+    assert year["mean"] == pytest.approx((71.2 + 80.5) / 2)
+
+    assert corrected_at is not None
+    before = comparison_now(reports, corrected_at - dt.timedelta(microseconds=1))[ELIGIBLE][2024]
+    assert [c["value"] for c in before["comparisons"]] == [71.2, 80.0, None, 75.5]
+    assert before["mean"] == pytest.approx((71.2 + 80.0 + 75.5) / 3)
+
+
+def test_an_interrupted_import_is_finished_by_running_it_again(fed: Runtime) -> None:
+    """Resumable: a run stopped half way (here: after its first batch, one result) is finished
+    by the next, which records only what is missing."""
+    reports = fed
+    rows = [*comparison_rows(), row("2023", value("T", 84.0))]
+
+    class Stopped(Exception):
+        pass
+
+    def stop_after_one(report: ImportReport) -> None:
+        if report.new == 1:
+            raise Stopped
+
+    with KoladaFixtureServer(rows, page_size=50, rate_limit_at=()) as server:
+        with pytest.raises(Stopped):
+            compare_with = {"comparisons": COMPARISONS, "batch": 1}
+            run(reports, server, progress=stop_after_one, **compare_with)
+        assert all_counts(reports) == expected(ResultRecorded=1)
+        rest = compare(reports, server)
+    assert (rest.new, rest.unchanged, rest.comparisons.new) == (1, 1, 4)
+    assert all_counts(reports) == expected(ResultRecorded=2, ComparisonValueRecorded=4)
+
+
+def test_a_rebuild_refills_the_comparison_values_from_their_events(fed: Runtime) -> None:
+    reports = fed
+    with KoladaFixtureServer(comparison_rows(), page_size=50, rate_limit_at=()) as server:
+        compare(reports, server)
+        revised = comparison_rows()
+        revised[2] = of("1495", 2024, value("T", 80.5))
+        revised[4] = of("1470", "2024", value("T", 75.5, deleted=True))
+        server.set_rows(revised)
+        compare(reports, server)
+    query = (
+        "SELECT comparison_id, kpi, municipality, year, version, value, women, men, withdrawn, "
+        "recorded_at, position, event_id FROM comparison_values ORDER BY position"
+    )
+    with connect(reports) as conn:
+        before = conn.execute(query).fetchall()
+    assert len(before) == 6 and sum(1 for r in before if r[8]) == 1  # 4 + 1 correction + 1
+    rebuild_own(reports.pool, reports.store, reports.projections)
+    with connect(reports) as conn:
+        assert conn.execute(query).fetchall() == before
