@@ -15,6 +15,7 @@ from services.reports.api import (
     quality_reports_blueprint,
     results_blueprint,
 )
+from services.reports.api_calendar import calendar_blueprint, deadlines_blueprint
 from services.reports.consumed import consumed_projections
 from services.reports.projections import own_projections
 from services.reports.seed import seed
@@ -48,6 +49,8 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
         improvements_blueprint,
         annual_reports_blueprint,
         follow_up_blueprint,
+        deadlines_blueprint,
+        calendar_blueprint,
     ):
         api.register_blueprint(blueprint(runtime))
     api.register_blueprint(event_store_blueprint(runtime))

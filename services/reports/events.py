@@ -5,13 +5,21 @@ Read by `python -m shared.asyncapi reports` to generate docs/asyncapi/reports.js
 
 from __future__ import annotations
 
-from services.reports.domain import annual, assessment, improvement, report, result, rules
+from services.reports.domain import (
+    annual,
+    assessment,
+    calendar,
+    improvement,
+    report,
+    result,
+    rules,
+)
 from shared.aggregate import EventRegistry
 
 
 def registries() -> list[EventRegistry]:
     """Results, goal assessments, quality reports, improvement proposals, the annual report's
-    approval (the year's close) and the status rules."""
+    approval (the year's close), the status rules and the annual wheel's deadlines."""
     return [
         result.EVENTS,
         assessment.EVENTS,
@@ -19,4 +27,5 @@ def registries() -> list[EventRegistry]:
         improvement.EVENTS,
         annual.EVENTS,
         rules.EVENTS,
+        calendar.EVENTS,
     ]
