@@ -2,7 +2,7 @@
 
 import sys
 
-from bench import access, foundation, goals, plans, rebuild, reports, rules
+from bench import access, foundation, goals, plans, rebuild, reports, rules, wheel
 
 BENCHMARKS = {
     "foundation": foundation.main,
@@ -12,6 +12,7 @@ BENCHMARKS = {
     "rules": rules.main,
     "rebuild": rebuild.main,
     "reports": reports.main,
+    "wheel": wheel.main,
 }
 
 if __name__ == "__main__":

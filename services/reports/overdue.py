@@ -153,7 +153,8 @@ def missing_results(
                   AND (i.retired_at IS NULL OR i.retired_at > %(moment)s)
                   AND NOT EXISTS (
                       SELECT 1 FROM result_versions r
-                       WHERE r.indicator_id = i.id AND r.period = %(period)s
+                       WHERE r.year = %(year)s AND r.indicator_id = i.id
+                         AND r.period = %(period)s
                          AND r.status = 'recorded' AND r.valid_from <= %(moment)s
                          AND (r.valid_to IS NULL OR r.valid_to > %(moment)s))
                 ORDER BY i.id""",
