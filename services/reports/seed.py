@@ -24,6 +24,7 @@ from services.reports import deadlines, handlers, known
 from services.reports.domain import assessment, calendar, report, result
 from services.reports.domain.result import SOURCES
 from shared import values
+from shared.errors import RuleViolation
 from shared.events import Metadata
 
 if TYPE_CHECKING:
@@ -235,16 +236,21 @@ def _annual_wheel(runtime: Runtime, metadata: Metadata, exists: Callable[[str], 
         for kind, month, day, next_year in STANDARD_WHEEL:
             if exists(calendar.deadline_id(kind, year)):
                 continue
-            deadlines.set_deadline(
-                runtime.uow(),
-                metadata,
-                kind=kind,
-                year=year,
-                date=dt.date(year + 1 if next_year else year, month, day),
-                decided_by=council,
-                decided_on=decided_on,
-                minute_ref=f"KF {decided_on.isoformat()} § 112",
-            )
+            try:
+                deadlines.set_deadline(
+                    runtime.uow(),
+                    metadata,
+                    kind=kind,
+                    year=year,
+                    date=dt.date(year + 1 if next_year else year, month, day),
+                    decided_by=council,
+                    decided_on=decided_on,
+                    minute_ref=f"KF {decided_on.isoformat()} § 112",
+                )
+            except RuleViolation as refused:
+                if "year" not in refused.fields:
+                    raise
+                break  # a year closed before it had a wheel keeps none: the seed moves on
             decided += 1
     return decided
 
