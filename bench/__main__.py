@@ -2,7 +2,7 @@
 
 import sys
 
-from bench import access, foundation, goals, kolada, plans, rebuild, reports, rules
+from bench import access, foundation, goals, kolada, plans, rebuild, reports, rules, wheel
 
 BENCHMARKS = {
     "foundation": foundation.main,
@@ -13,6 +13,7 @@ BENCHMARKS = {
     "rebuild": rebuild.main,
     "reports": reports.main,
     "kolada": kolada.main,
+    "wheel": wheel.main,
 }
 
 if __name__ == "__main__":

@@ -1,15 +1,24 @@
 """Where each reports resource sits in the organisation, for the shared access check
 (shared/access.py): a result belongs to its indicator's goal's owner, an assessment to its
 goal's owner, a quality report to its unit, an improvement proposal to its report's unit, and
-the annual report (the year's close) and the status rules to the municipality as a whole. The
-organisation and the goals are what reports knows of them from goals.events."""
+the annual report (the year's close), the status rules and the annual wheel's deadlines to the
+municipality as a whole. The organisation and the goals are what reports knows of them from
+goals.events."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from services.reports.domain import annual, assessment, improvement, report, result, rules
+from services.reports.domain import (
+    annual,
+    assessment,
+    calendar,
+    improvement,
+    report,
+    result,
+    rules,
+)
 from shared.access import Access, Conn, Ownership, SqlOrgTree, Unit, field, owner_of, whole
 from shared.errors import NotFound
 
@@ -72,5 +81,6 @@ def access() -> Access:
             ),
             annual.STREAM_TYPE: MUNICIPALITY,
             rules.STREAM_TYPE: MUNICIPALITY,
+            calendar.STREAM_TYPE: MUNICIPALITY,  # the annual wheel, like the status rules
         },
     )

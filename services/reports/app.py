@@ -15,6 +15,7 @@ from services.reports.api import (
     quality_reports_blueprint,
     results_blueprint,
 )
+from services.reports.api_calendar import calendar_blueprint, deadlines_blueprint
 from services.reports.api_kolada import comparisons_blueprint, imports_blueprint
 from services.reports.consumed import consumed_projections
 from services.reports.projections import own_projections
@@ -51,6 +52,8 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
         follow_up_blueprint,
         comparisons_blueprint,
         imports_blueprint,
+        deadlines_blueprint,
+        calendar_blueprint,
     ):
         api.register_blueprint(blueprint(runtime))
     api.register_blueprint(event_store_blueprint(runtime))

@@ -8,6 +8,7 @@ from __future__ import annotations
 from services.reports.domain import (
     annual,
     assessment,
+    calendar,
     comparison,
     improvement,
     report,
@@ -19,8 +20,8 @@ from shared.aggregate import EventRegistry
 
 def registries() -> list[EventRegistry]:
     """Results, goal assessments, quality reports, improvement proposals, the annual report's
-    approval (the year's close), the status rules and the comparison municipalities' Kolada
-    values."""
+    approval (the year's close), the status rules, the annual wheel's deadlines and the
+    comparison municipalities' Kolada values."""
     return [
         result.EVENTS,
         assessment.EVENTS,
@@ -29,4 +30,5 @@ def registries() -> list[EventRegistry]:
         annual.EVENTS,
         rules.EVENTS,
         comparison.EVENTS,
+        calendar.EVENTS,
     ]

@@ -10,14 +10,30 @@ from typing import Any
 
 import psycopg
 
-from services.reports.domain import annual, assessment, improvement, report, result, rules
+from services.reports.domain import (
+    annual,
+    assessment,
+    calendar,
+    improvement,
+    report,
+    result,
+    rules,
+)
 from services.reports.kolada_comparisons import ComparisonValuesProjection
 from shared import versions
 from shared.events import RecordedEvent
 from shared.uow import Projection
 from shared.versions import EntityVersionsProjection
 
-KINDS = (result.KIND, assessment.KIND, report.KIND, improvement.KIND, annual.KIND, rules.KIND)
+KINDS = (
+    result.KIND,
+    assessment.KIND,
+    report.KIND,
+    improvement.KIND,
+    annual.KIND,
+    rules.KIND,
+    calendar.KIND,
+)
 
 
 class ResultVersionsProjection(Projection):

@@ -1,7 +1,9 @@
 """Demo follow-up for the goals service's demo seed (services/goals/seed.py): results of its
 indicators for 2023-2025 (green, yellow and red, with trends), two goal assessments, and one
 approved quality report of Hasslerudskolan for 2025 whose improvement proposal the plans service
-turns into an activity of the school's 2026 plan.
+turns into an activity of the school's 2026 plan, and the council's standard annual wheel
+(årshjul) for the years of the seeded mandate period, so the calendar and the overdue list have
+deadlines to show.
 
 Reports learns of units, goals and indicators only from goals.events, through its consumer, so
 the seed first waits (with progress lines) until its read model knows the seeded entities; run
@@ -11,16 +13,18 @@ derived from names, as goals' seed derives them, so seeding twice finds everythi
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 import uuid
 from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from services.reports import handlers, known
-from services.reports.domain import assessment, report, result
+from services.reports import deadlines, handlers, known
+from services.reports.domain import assessment, calendar, report, result
 from services.reports.domain.result import SOURCES
 from shared import values
+from shared.errors import RuleViolation
 from shared.events import Metadata
 
 if TYPE_CHECKING:
@@ -73,6 +77,19 @@ ASSESSMENTS = [
 ]
 
 REPORT_UNIT, REPORT_PERIOD = "hasslerud", "2025"
+
+#: The annual wheel the council decides for each year of the seeded mandate period (2023-2026):
+#: (kind, month, day, in the next year?) — results entered by 31 January, quality reports by
+#: 15 February, the annual report approved by 30 April, all of the following year; the interim
+#: report as of 31 August of the year
+COUNCIL = "kf"
+WHEEL_YEARS = range(2023, 2027)
+STANDARD_WHEEL: list[tuple[calendar.Kind, int, int, bool]] = [
+    ("interim_report_as_of", 8, 31, False),
+    ("results_due", 1, 31, True),
+    ("quality_report_due", 2, 15, True),
+    ("annual_report_due", 4, 30, True),
+]
 QUALITY_ASSURANCE = (
     ("goal_follow_up", "student_survey", "staff_survey", "comparison"),
     "Måluppföljning varje termin, elevenkät i åk 5 och 8, medarbetarenkät och jämförelse med "
@@ -143,9 +160,10 @@ def _not_known(runtime: Runtime) -> list[str]:
             found = known.goal(conn, seed_id(GOAL_PREFIX, key))
             if found is None or found.status != "adopted":
                 missing.append(key)
-        unit = known.unit(conn, seed_id(UNIT_PREFIX, REPORT_UNIT))
-        if unit is None or unit.status != "active":
-            missing.append(REPORT_UNIT)
+        for unit_key in (REPORT_UNIT, COUNCIL):
+            unit = known.unit(conn, seed_id(UNIT_PREFIX, unit_key))
+            if unit is None or unit.status != "active":
+                missing.append(unit_key)
     return missing
 
 
@@ -197,7 +215,44 @@ def seed(runtime: Runtime) -> str:
         if approved
         else "the quality report of Hasslerudskolan 2025 was approved already"
     )
-    return f"reports: seeded {results} results and {assessed} assessments {done}"
+    decided = _annual_wheel(runtime, metadata, exists)
+    years = f"{WHEEL_YEARS[0]}-{WHEEL_YEARS[-1]}"
+    wheel = (
+        f"decided {decided} deadlines of the annual wheel {years}"
+        if decided
+        else f"the annual wheel {years} was decided already"
+    )
+    return f"reports: seeded {results} results and {assessed} assessments {done}; {wheel}"
+
+
+def _annual_wheel(runtime: Runtime, metadata: Metadata, exists: Callable[[str], bool]) -> int:
+    """The council's standard wheel for each seeded year, decided the November before (as a
+    budget council would), through the same handler as the API; a deadline set already (by an
+    earlier seed, or by hand) is left as it is."""
+    council = seed_id(UNIT_PREFIX, COUNCIL)
+    decided = 0
+    for year in WHEEL_YEARS:
+        decided_on = dt.date(year - 1, 11, 28)
+        for kind, month, day, next_year in STANDARD_WHEEL:
+            if exists(calendar.deadline_id(kind, year)):
+                continue
+            try:
+                deadlines.set_deadline(
+                    runtime.uow(),
+                    metadata,
+                    kind=kind,
+                    year=year,
+                    date=dt.date(year + 1 if next_year else year, month, day),
+                    decided_by=council,
+                    decided_on=decided_on,
+                    minute_ref=f"KF {decided_on.isoformat()} § 112",
+                )
+            except RuleViolation as refused:
+                if "year" not in refused.fields:
+                    raise
+                break  # a year closed before it had a wheel keeps none: the seed moves on
+            decided += 1
+    return decided
 
 
 def _quality_report(runtime: Runtime, metadata: Metadata) -> bool:

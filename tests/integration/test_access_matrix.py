@@ -491,6 +491,30 @@ def reopen_year(admin: SignedClient, n: int) -> tuple[str, dict[str, Any]]:
     )
 
 
+def deadline_year(n: int) -> int:
+    """A year of its own per cell for the annual wheel, apart from the other cases' years."""
+    return 2040 + n
+
+
+def deadline_body(n: int) -> dict[str, Any]:
+    year = deadline_year(n)
+    return {"kind": "results_due", "year": year, "date": f"{year + 1}-01-31", **kf_decision()}
+
+
+def deadline(admin: SignedClient, n: int) -> str:
+    return created(admin.post("/api/v1/calendar/deadlines", deadline_body(n)))
+
+
+def change_deadline(admin: SignedClient, n: int) -> tuple[str, dict[str, Any]]:
+    body = {"date": f"{deadline_year(n) + 1}-02-28", "reason": "Sportlovet", **kf_decision()}
+    return f"/api/v1/calendar/deadlines/{deadline(admin, n)}/change", body
+
+
+def remove_deadline(admin: SignedClient, n: int) -> tuple[str, dict[str, Any]]:
+    body = {"reason": "Ingår i delårsrapporten", **kf_decision()}
+    return f"/api/v1/calendar/deadlines/{deadline(admin, n)}/remove", body
+
+
 REPORTS_CASES: dict[str, Case] = {
     "/api/v1/results": Case(
         BUN, SON, lambda admin, n: ("/api/v1/results", result_body(n)), 201, owner=BUN
@@ -647,6 +671,12 @@ REPORTS_CASES: dict[str, Case] = {
         202,
         admin_only=True,
     ),
+    # the annual wheel is the municipality's, decided by the council or the executive board
+    "/api/v1/calendar/deadlines": Case(
+        KF, BUN, lambda admin, n: ("/api/v1/calendar/deadlines", deadline_body(n)), 201, None
+    ),
+    "/api/v1/calendar/deadlines/<entity_id>/change": Case(KF, BUN, change_deadline, owner=None),
+    "/api/v1/calendar/deadlines/<entity_id>/remove": Case(KF, BUN, remove_deadline, owner=None),
 }
 
 

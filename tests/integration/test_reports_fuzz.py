@@ -107,7 +107,8 @@ class ReportsFuzzer(Fuzzer):
 
 
 def seed_reports(app: Any) -> dict[str, list[str]]:
-    """A result, an assessment, the committee's report with a proposal, and a closed year."""
+    """A result, an assessment, the committee's report with a proposal, a closed year and a
+    deadline of the annual wheel."""
     admin = SignedClient(app, ADMIN)
 
     def created(path: str, body: dict[str, Any]) -> str:
@@ -129,12 +130,24 @@ def seed_reports(app: Any) -> dict[str, list[str]]:
         {"decided_by": KF, "decided_on": dt.date.today().isoformat(), "minute_ref": "KF §45"},
     )
     assert closed.status_code == 200, closed.get_json()
+    deadline = created(
+        "/api/v1/calendar/deadlines",
+        {
+            "kind": "quality_report_due",
+            "year": 2025,
+            "date": "2026-02-15",
+            "decided_by": KF,
+            "decided_on": dt.date.today().isoformat(),
+            "minute_ref": "KF §112",
+        },
+    )
     return {
         "results": [result],
         "assessments": [assessment],
         "quality-reports": [report],
         "improvements": [proposal],
         "annual-reports": [str(CLOSED), "2025", "2024"],
+        "deadlines": [deadline, "deadline-2025-results-due"],
     }
 
 
