@@ -16,6 +16,7 @@ from services.reports.api import (
     results_blueprint,
 )
 from services.reports.consumed import consumed_projections
+from services.reports.events import upcasters
 from services.reports.projections import own_projections
 from services.reports.seed import seed
 from shared.admin import event_store_blueprint
@@ -29,6 +30,7 @@ DEFINITION = ServiceDefinition(
     own_projections=own_projections,
     access=access,
     consumed=consumed_projections,
+    upcasters=upcasters,
     seed=seed,
 )
 
