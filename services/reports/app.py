@@ -15,6 +15,7 @@ from services.reports.api import (
     quality_reports_blueprint,
     results_blueprint,
 )
+from services.reports.api_documents import documents_blueprint
 from services.reports.consumed import consumed_projections
 from services.reports.events import upcasters
 from services.reports.projections import own_projections
@@ -49,6 +50,7 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
         quality_reports_blueprint,
         improvements_blueprint,
         annual_reports_blueprint,
+        documents_blueprint,
         follow_up_blueprint,
     ):
         api.register_blueprint(blueprint(runtime))
