@@ -75,15 +75,16 @@ def nice_step(span: float, ticks: int = TICKS) -> float:
 
 
 def value_range(numbers: Sequence[float]) -> tuple[float, float, float]:
-    """(low, high, step) of an axis that shows every number with some room: one value or equal
-    values get a span around them, no values get 0..1, negative values stay below zero."""
+    """(low, high, step) of an axis that shows every number with some room (none sits on the
+    axis): one value or equal values get a span around them, no values get 0..1, negative
+    values stay below zero."""
     finite = [n for n in numbers if math.isfinite(n)]
     if not finite:
         return 0.0, 1.0, 0.25
     low, high = min(finite), max(finite)
-    if low == high:
-        pad = abs(low) * 0.1 or 1.0
-        low, high = low - pad, high + pad
+    # a margin, so no point sits on the axis or the frame
+    pad = (high - low) * 0.08 if high > low else abs(low) * 0.1 or 1.0
+    low, high = low - pad, high + pad
     step = nice_step(high - low)
     return math.floor(low / step) * step, math.ceil(high / step) * step, step
 

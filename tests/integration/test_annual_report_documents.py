@@ -22,6 +22,7 @@ from services.goals.seed import INDICATORS, OPERATIONAL, STRATEGIC, seed_id
 from services.reports import handlers
 from services.reports.app import create_app
 from shared.runtime import Runtime
+from shared.witness import check_anchor, parse_anchors
 from tests.integration import test_annual_report_composition as composition
 from tests.support import ADMIN, READER, SignedClient, connect
 
@@ -167,8 +168,15 @@ def test_the_councils_approval_states_the_heads_the_report_then_shows(
     assert doc["anchoring"]["approval"]["minute_ref"] == "KF §45"
     page = get(app, f"/api/v1/annual-reports/{YEAR}?format=html").get_data(as_text=True)
     assert "Förankring i händelsehistoriken" in page
-    for head in heads.values():
-        assert head["hash"] in page
+    for source, head in heads.items():
+        line = f"styrkort-anchor service={source} position={head['position']} hash={head['hash']}"
+        assert line in page, "a line `verify --anchor` reads"
+    anchors = {a.service: a for a in parse_anchors(page)}
+    assert set(anchors) == {"reports", "goals", "plans"}
+    for service, runtime in (("reports", reports), ("goals", goals)):
+        with connect(runtime) as conn:
+            checked = check_anchor(conn, anchors[service], service)
+        assert checked["ok"], checked
     assert f"Beslutet är händelse {position} i uppföljningens logg" in page
 
 
