@@ -2,7 +2,7 @@
 
 import sys
 
-from bench import access, foundation, goals, plans, rebuild, reports, rules
+from bench import access, annual, foundation, goals, plans, rebuild, reports, rules
 
 BENCHMARKS = {
     "foundation": foundation.main,
@@ -12,6 +12,7 @@ BENCHMARKS = {
     "rules": rules.main,
     "rebuild": rebuild.main,
     "reports": reports.main,
+    "annual": annual.main,
 }
 
 if __name__ == "__main__":

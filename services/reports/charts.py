@@ -26,9 +26,18 @@ from markupsafe import Markup, escape
 Comparison = Mapping[str, Any]
 
 WIDTH = 640
-PANEL_HEIGHT = 190
-LEFT, RIGHT, TOP, BOTTOM = 64, 16, 34, 36
-TICKS = 4
+#: panels side by side, and their size (px): small multiples, so a goal with many indicators
+#: takes pages, not dozens of them
+COLUMNS = 2
+PANEL_WIDTH = WIDTH // COLUMNS
+PANEL_HEIGHT = 165
+#: inside a panel: room for the values (left), the title (top) and the years (bottom)
+LEFT, RIGHT, TOP, BOTTOM = 44, 12, 40, 18
+#: panels in one image: 5 rows of 2 and the legend fit an A4 page at the page's width
+PANELS_PER_IMAGE = 10
+#: a title longer than this many characters goes on two lines (then ends in an ellipsis)
+TITLE_CHARACTERS = 48
+TICKS = 3
 OUTCOME_COLOUR = "#1f4e79"
 TARGET_COLOUR = "#b35900"
 MEAN_COLOUR = "#555555"
@@ -165,120 +174,131 @@ def _markers(
     shape: str,
     colour: str,
 ) -> list[str]:
-    out = []
+    """The series' points as one path (circles, diamonds or squares): one element, not one a
+    point, since a municipality's report draws thousands of them."""
+    parts = []
     for year, value in series.items():
         if value is None or year not in xs:
             continue
         x, y = xs[year], scale.y(float(value))
         if shape == "circle":
-            out.append(f'<circle class="{cls}" cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colour}"/>')
+            parts.append(f"M{x - 3.5:.1f},{y:.1f}a3.5,3.5 0 1,0 7,0a3.5,3.5 0 1,0 -7,0")
         elif shape == "diamond":
-            out.append(
-                f'<path class="{cls}" d="M{x:.1f},{y - 4.5:.1f} l4.5,4.5 l-4.5,4.5 l-4.5,-4.5 z" '
-                f'fill="white" stroke="{colour}" stroke-width="1.5"/>'
-            )
+            parts.append(f"M{x:.1f},{y - 4.5:.1f}l4.5,4.5l-4.5,4.5l-4.5,-4.5z")
         else:
-            out.append(
-                f'<rect class="{cls}" x="{x - 3:.1f}" y="{y - 3:.1f}" width="6" height="6" '
-                f'fill="{colour}"/>'
-            )
+            parts.append(f"M{x - 3:.1f},{y - 3:.1f}h6v6h-6z")
+    if not parts:
+        return []
+    paint = (
+        f'fill="white" stroke="{colour}" stroke-width="1.5"'
+        if shape == "diamond"
+        else f'fill="{colour}"'
+    )
+    return [f'<path class="{cls}" d="{"".join(parts)}" {paint}/>']
+
+
+@dataclass(frozen=True)
+class Frame:
+    """Where a panel's plot lies in the image (px): x from `left` to `right`, y from `top`
+    (the highest value) to `bottom` (the x axis)."""
+
+    left: float
+    right: float
+    top: float
+    bottom: float
+
+
+def title_lines(text: str, width: int = TITLE_CHARACTERS) -> list[str]:
+    """A panel title on one line, or two (broken at a space; the rest ends in an ellipsis)."""
+    if len(text) <= width:
+        return [text]
+    cut = text.rfind(" ", 0, width + 1)
+    cut = cut if cut > 0 else width
+    rest = text[cut:].strip()
+    return [text[:cut], rest if len(rest) <= width else rest[: width - 1].rstrip() + "\u2026"]
+
+
+def _axes(
+    panel: Panel,
+    frame: Frame,
+    scale: Scale,
+    step: float,
+    xs: Mapping[int, float],
+    years_shown: bool,
+) -> list[str]:
+    """Title with the unit, grid with its values, the x axis, and the years when this panel
+    shows them (panels of one image that share their years show them once, under the last
+    row): a report draws a thousand panels, and every text costs its layout."""
+    left, right, bottom = frame.left, frame.right, frame.bottom
+    values = ticks(scale.low, scale.high, step)
+    grid = "".join(f"M{left:.0f},{scale.y(t):.1f}H{right:.0f}" for t in values)
+    title = title_lines(f"{panel.name} ({panel.unit})")
+    x, y = left - LEFT + 4, frame.top - TOP + 13
+    out = [
+        f'<text class="panel-title" x="{x:.0f}" y="{y + 12 * n:.0f}" font-weight="bold">'
+        f"{escape(line)}</text>"
+        for n, line in enumerate(title)
+    ]
+    out += [
+        f'<path class="grid" d="{grid}" stroke="#dddddd" stroke-width="1"/>',
+        '<g class="ticks" text-anchor="end">',
+        *(f'<text x="{left - 5:.0f}" y="{scale.y(t) + 3:.1f}">{number(t)}</text>' for t in values),
+        "</g>",
+    ]
+    if scale.low < 0 < scale.high:
+        out.append(
+            f'<path class="zero" d="M{left:.0f},{scale.y(0.0):.1f}H{right:.0f}" '
+            'stroke="#333333" stroke-width="1"/>'
+        )
+    out.append(
+        f'<path class="axis" d="M{left:.0f},{bottom:.1f}H{right:.0f}" stroke="#333333" '
+        'stroke-width="1"/>'
+    )
+    if years_shown:
+        out.append('<g class="years" text-anchor="middle">')
+        out += [f'<text x="{x:.1f}" y="{bottom + 13:.1f}">{year}</text>' for year, x in xs.items()]
+        out.append("</g>")
     return out
 
 
-def _panel(panel: Panel, top: float) -> list[str]:
-    """One indicator's panel at `top`: frame, axes with labels, comparisons, target, outcome."""
-    bottom = top + PANEL_HEIGHT - BOTTOM
-    inner_top = top + TOP
+def _panel(panel: Panel, left: float, top: float, years_shown: bool = True) -> list[str]:
+    """One indicator's panel with its top left corner at (left, top): axes with labels,
+    comparisons, target, outcome."""
+    frame = Frame(left + LEFT, left + PANEL_WIDTH - RIGHT, top + TOP, top + PANEL_HEIGHT - BOTTOM)
     years = list(panel.years)
     mean = {y: (panel.comparisons or {}).get(y, {}).get("mean") for y in years}
     numbers = [
         float(v) for v in [*panel.values.values(), *panel.targets.values()] if v is not None
     ] + _comparison_values(panel)
     low, high, step = value_range(numbers)
-    scale = Scale(low, high, bottom, inner_top)
-    span = WIDTH - LEFT - RIGHT
-    slot = span / max(len(years), 1)
-    xs = {y: LEFT + slot * (i + 0.5) for i, y in enumerate(years)}
-    out = [
-        f'<g class="panel" data-indicator="{escape(panel.key)}">',
-        f'<text class="panel-title" x="{LEFT}" y="{top + 16:.1f}" font-size="12" '
-        f'font-weight="bold">{escape(panel.name)}</text>',
-        f'<text class="axis-label" x="12" y="{(inner_top + bottom) / 2:.1f}" font-size="10" '
-        f'transform="rotate(-90 12 {(inner_top + bottom) / 2:.1f})" text-anchor="middle">'
-        f"{escape(panel.unit)}</text>",
-    ]
-    for tick in ticks(low, high, step):
-        y = scale.y(tick)
-        out.append(
-            f'<line class="grid" x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}" '
-            'stroke="#dddddd" stroke-width="1"/>'
-        )
-        out.append(
-            f'<text class="tick" x="{LEFT - 6}" y="{y + 3:.1f}" font-size="10" '
-            f'text-anchor="end">{number(tick)}</text>'
-        )
-    if low < 0 < high:
-        y0 = scale.y(0.0)
-        out.append(
-            f'<line class="zero" x1="{LEFT}" y1="{y0:.1f}" x2="{WIDTH - RIGHT}" y2="{y0:.1f}" '
-            'stroke="#333333" stroke-width="1"/>'
-        )
-    out.append(
-        f'<line class="axis" x1="{LEFT}" y1="{bottom:.1f}" x2="{WIDTH - RIGHT}" y2="{bottom:.1f}" '
-        'stroke="#333333" stroke-width="1"/>'
-    )
-    for year, x in xs.items():
-        out.append(
-            f'<text class="year" x="{x:.1f}" y="{bottom + 14:.1f}" font-size="10" '
-            f'text-anchor="middle">{year}</text>'
-        )
-    out.append(
-        f'<text class="axis-label" x="{(LEFT + WIDTH - RIGHT) / 2:.1f}" y="{bottom + 28:.1f}" '
-        'font-size="10" text-anchor="middle">År</text>'
-    )
+    scale = Scale(low, high, frame.bottom, frame.top)
+    slot = (frame.right - frame.left) / max(len(years), 1)
+    xs = {y: frame.left + slot * (i + 0.5) for i, y in enumerate(years)}
+    out = [f'<g class="panel" data-indicator="{escape(panel.key)}">']
+    out += _axes(panel, frame, scale, step, xs, years_shown)
     if not numbers:
         out.append(
-            f'<text class="empty" x="{(LEFT + WIDTH - RIGHT) / 2:.1f}" '
-            f'y="{(inner_top + bottom) / 2:.1f}" font-size="11" text-anchor="middle">'
+            f'<text class="empty" x="{(frame.left + frame.right) / 2:.1f}" '
+            f'y="{(frame.top + frame.bottom) / 2:.1f}" text-anchor="middle">'
             "Inga värden registrerade</text>"
         )
     others: dict[str, dict[int, float | None]] = {}
     for year in years:
         for item in (panel.comparisons or {}).get(year, {}).get("comparisons", ()):
-            others.setdefault(str(item.get("name") or item.get("code")), {})[year] = item.get(
-                "value"
-            )
+            name = str(item.get("name") or item.get("code"))
+            others.setdefault(name, {})[year] = item.get("value")
     for series in others.values():
-        out += _line(
-            "comparison", xs, scale, series, years, f'stroke="{OTHER_COLOUR}" stroke-width="1"'
-        )
+        style = f'stroke="{OTHER_COLOUR}" stroke-width="1"'
+        out += _line("comparison", xs, scale, series, years, style)
     if any(v is not None for v in mean.values()):
-        out += _line(
-            "comparison-mean",
-            xs,
-            scale,
-            mean,
-            years,
-            f'stroke="{MEAN_COLOUR}" stroke-width="1.5" stroke-dasharray="1 3"',
-        )
+        style = f'stroke="{MEAN_COLOUR}" stroke-width="1.5" stroke-dasharray="1 3"'
+        out += _line("comparison-mean", xs, scale, mean, years, style)
         out += _markers("comparison-mean-point", xs, scale, mean, "square", MEAN_COLOUR)
-    out += _line(
-        "target-line",
-        xs,
-        scale,
-        panel.targets,
-        years,
-        f'stroke="{TARGET_COLOUR}" stroke-width="2" stroke-dasharray="6 4"',
-    )
+    style = f'stroke="{TARGET_COLOUR}" stroke-width="2" stroke-dasharray="6 4"'
+    out += _line("target-line", xs, scale, panel.targets, years, style)
     out += _markers("target-point", xs, scale, panel.targets, "diamond", TARGET_COLOUR)
-    out += _line(
-        "outcome-line",
-        xs,
-        scale,
-        panel.values,
-        years,
-        f'stroke="{OUTCOME_COLOUR}" stroke-width="2.5"',
-    )
+    style = f'stroke="{OUTCOME_COLOUR}" stroke-width="2.5"'
+    out += _line("outcome-line", xs, scale, panel.values, years, style)
     out += _markers("outcome-point", xs, scale, panel.values, "circle", OUTCOME_COLOUR)
     out.append("</g>")
     return out
@@ -304,22 +324,39 @@ def describe(title: str, panels: Sequence[Panel]) -> str:
 
 
 def goal_chart(chart_id: str, title: str, panels: Sequence[Panel]) -> Markup:
-    """An inline SVG of a strategic goal's indicators, one panel each, with its title and
-    description; the table of its data is `chart_table`."""
-    height = max(len(panels), 1) * PANEL_HEIGHT + 28
-    cid = escape(chart_id)
+    """Inline SVG of a strategic goal's indicators, one panel each, with title and description;
+    the table of its data is `chart_table`. At most PANELS_PER_IMAGE panels an image, so each
+    fits a printed page (an image never breaks across pages): the first is `chart_id`, the
+    next `chart_id-2`, and so on."""
+    groups = [panels[i : i + PANELS_PER_IMAGE] for i in range(0, len(panels), PANELS_PER_IMAGE)]
+    images = []
+    for n, group in enumerate(groups or [[]], start=1):
+        part = "" if len(groups) <= 1 else f" (del {n} av {len(groups)})"
+        images.append(_image(chart_id if n == 1 else f"{chart_id}-{n}", title + part, group))
+    return Markup("\n".join(images))
+
+
+def _image(image_id: str, title: str, panels: Sequence[Panel]) -> str:
+    rows = max((len(panels) + COLUMNS - 1) // COLUMNS, 1)
+    height = rows * PANEL_HEIGHT + 28
+    cid = escape(image_id)
     out = [
         f'<svg class="goal-chart" id="{cid}" role="img" '
         f'aria-labelledby="{cid}-title {cid}-desc" width="{WIDTH}" height="{height}" '
-        f'viewBox="0 0 {WIDTH} {height}" font-family="DejaVu Sans, sans-serif">',
+        f'viewBox="0 0 {WIDTH} {height}" font-family="DejaVu Sans, sans-serif" font-size="10">',
         f'<title id="{cid}-title">{escape(title)}</title>',
         f'<desc id="{cid}-desc">{escape(describe(title, panels))}</desc>',
     ]
+    shared = len({tuple(p.years) for p in panels}) == 1
     for n, panel in enumerate(panels):
-        out += _panel(panel, n * PANEL_HEIGHT)
-    out += _legend(height - 20, any(p.comparisons for p in panels))
+        row, column = divmod(n, COLUMNS)
+        last_row = n + COLUMNS >= len(panels)
+        out += _panel(
+            panel, column * PANEL_WIDTH, row * PANEL_HEIGHT, years_shown=last_row or not shared
+        )
+    out += _legend(height - 12, any(p.comparisons for p in panels))
     out.append("</svg>")
-    return Markup("\n".join(out))
+    return "\n".join(out)
 
 
 def _legend(y: float, comparisons: bool) -> list[str]:
@@ -336,7 +373,7 @@ def _legend(y: float, comparisons: bool) -> list[str]:
             (f'stroke="{OTHER_COLOUR}" stroke-width="1"', "Jämförelsekommun"),
         ]
     out = ['<g class="legend">']
-    x = float(LEFT)
+    x = float(LEFT - 36)
     for style, label in items:
         out.append(f'<line x1="{x:.1f}" y1="{y:.1f}" x2="{x + 24:.1f}" y2="{y:.1f}" {style}/>')
         out.append(f'<text x="{x + 30:.1f}" y="{y + 4:.1f}" font-size="10">{escape(label)}</text>')
@@ -365,3 +402,25 @@ def chart_table(panels: Sequence[Panel]) -> list[dict[str, Any]]:
                 }
             )
     return rows
+
+
+def chart_matrix(panels: Sequence[Panel]) -> tuple[list[int], list[dict[str, Any]]]:
+    """The chart's data as a table with a column per year and a row per indicator: each cell
+    the outcome, the target and the comparison mean of that year (None where there is none)."""
+    years = sorted({y for p in panels for y in p.years})
+    rows = []
+    for panel in panels:
+        cells = []
+        for year in years:
+            item = (panel.comparisons or {}).get(year) or {}
+            cells.append(
+                {
+                    "year": year,
+                    "value": panel.values.get(year),
+                    "target": panel.targets.get(year),
+                    "mean": item.get("mean"),
+                    "source": panel.sources.get(year),
+                }
+            )
+        rows.append({"indicator": panel.name, "unit": panel.unit, "cells": cells})
+    return years, rows

@@ -262,7 +262,7 @@ def view(doc: Mapping[str, Any]) -> dict[str, Any]:
             if panels:
                 chart_of[goal["goal_id"]] = {
                     "svg": charts.goal_chart(f"chart-{goal['goal_id']}", goal["title"], panels),
-                    "rows": charts.chart_table(panels),
+                    "matrix": charts.chart_matrix(panels),
                     "kolada": any(p.sources for p in panels),
                     "comparison_sources": sorted(
                         {
@@ -278,7 +278,8 @@ def view(doc: Mapping[str, Any]) -> dict[str, Any]:
 
 def render_html(doc: Mapping[str, Any], *, for_print: bool = False) -> str:
     """The report as one self-contained HTML page (no script, no external resource)."""
-    return environment().get_template("annual_report.html").render(**view(doc), for_print=for_print)
+    page = environment().get_template("annual_report.html")
+    return page.render(**view(doc), for_print=for_print)
 
 
 def render_pdf(doc: Mapping[str, Any]) -> bytes:
@@ -287,10 +288,13 @@ def render_pdf(doc: Mapping[str, Any]) -> bytes:
     import weasyprint  # imported here: its native libraries load only when a PDF is asked for
 
     html = render_html(doc, for_print=True)
-    pdf: bytes = weasyprint.HTML(string=html, url_fetcher=no_fetching).write_pdf()
+    pdf: bytes = weasyprint.HTML(string=html, url_fetcher=no_fetching()).write_pdf()
     return pdf
 
 
-def no_fetching(url: str, *args: Any, **kwargs: Any) -> Any:
-    """The page is self-contained: a URL in it would be a bug, never a fetch from the server."""
-    raise ValueError(f"the report fetches nothing, not {url!r}")
+def no_fetching() -> Any:
+    """The page is self-contained: a URL in it is refused and stops the PDF (a bug, never a
+    fetch from the server)."""
+    from weasyprint.urls import URLFetcher
+
+    return URLFetcher(allowed_protocols=(), fail_on_errors=True)

@@ -66,7 +66,7 @@ def test_one_point_and_equal_values_get_a_span_around_them() -> None:
     svg = charts.goal_chart("c", "Ett värde", [panel({2025: 42.0}, {})])
     [outcome] = points(svg, "outcome-line")
     assert len(outcome) == 2, "a lone point shows as a short line, and a marker"
-    assert svg.count('class="outcome-point"') == 1
+    assert svg.count('class="outcome-point"') == 1 and svg.count("a3.5,3.5") == 2, "one circle"
     assert "target-line" not in svg
 
 
@@ -146,4 +146,33 @@ def test_numbers_are_written_the_swedish_way() -> None:
     assert charts.number(0.25) == "0,25"
     assert charts.number(None) == "\u2013"
     assert charts.number(-12.5) == "\u221212,5"
-    assert [charts.nice_step(s) for s in (1.0, 7.0, 95.0)] == [0.25, 2.0, 25.0]
+    assert [charts.nice_step(s, 4) for s in (1.0, 7.0, 95.0)] == [0.25, 2.0, 25.0]
+    assert [charts.nice_step(s, 3) for s in (1.0, 7.0, 95.0)] == [0.5, 2.5, 50.0]
+
+
+def test_many_indicators_are_split_into_images_that_fit_a_page() -> None:
+    panels = [Panel(f"i{n}", f"Indikator {n}", "%", YEARS, {2025: 50.0 + n}, {}) for n in range(23)]
+    html = str(charts.goal_chart("chart-g", "Stort mål", panels))
+    ids = re.findall(r'<svg class="goal-chart" id="([^"]+)"', html)
+    assert ids == ["chart-g", "chart-g-2", "chart-g-3"]
+    assert '<title id="chart-g-3-title">Stort mål (del 3 av 3)</title>' in html
+    assert html.count('<g class="panel"') == 23
+    # two columns: years under each panel with none below it in its image (they share them):
+    # the last row of 10 and 10, and of the last 3 the lone third and the second above nothing
+    assert html.count('<g class="years"') == 2 + 2 + 2
+    heights = [int(h) for h in re.findall(r'<svg [^>]*height="(\d+)"', html)]
+    assert max(heights) * 25.4 / 96 < 250, "an image is shorter than an A4 page's text (mm)"
+    years, rows = charts.chart_matrix(panels[:2])
+    assert years == YEARS and [r["indicator"] for r in rows] == ["Indikator 0", "Indikator 1"]
+    assert [c["value"] for c in rows[1]["cells"]] == [None, None, 51.0, None]
+
+
+def test_long_titles_take_two_lines_and_no_more() -> None:
+    assert charts.title_lines("Kort namn (%)") == ["Kort namn (%)"]
+    long = "Elever i åk 9 som är behöriga till ett yrkesprogram, hemkommun, andel (%)"
+    first, second = charts.title_lines(long)
+    assert long.startswith(first) and len(first) <= charts.TITLE_CHARACTERS
+    assert second == long[len(first) :].strip()
+    very = "ord " * 40
+    assert charts.title_lines(very)[1].endswith("\u2026")
+    assert all(len(line) <= charts.TITLE_CHARACTERS for line in charts.title_lines(very))
