@@ -90,10 +90,12 @@ class ReportDocumentSchema(Schema):
     )
 
 
-#: the other forms of the 200, beside the JSON flask-smorest documents from the schema
+#: the three forms of the 200 (the doc replaces the content flask-smorest writes from the
+#: schema, so the JSON one is named again)
 OTHER_FORMS = {
     "200": {
         "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/ReportDocument"}},
             "text/html": {"schema": {"type": "string"}},
             "application/pdf": {"schema": {"type": "string", "format": "binary"}},
         }

@@ -19,7 +19,7 @@ import pytest
 from pypdf import PdfReader
 
 from services.goals.seed import INDICATORS, OPERATIONAL, STRATEGIC, seed_id
-from services.reports import handlers
+from services.reports import documents, handlers
 from services.reports.app import create_app
 from shared.runtime import Runtime
 from shared.witness import check_anchor, parse_anchors
@@ -256,3 +256,45 @@ def test_the_pdf_opens_and_has_pages_a_table_of_contents_and_bookmarks(app: Any)
     titles = [item.title for item in flat(pdf.outline)]
     assert titles[0] == "Årsredovisning 2025 — Målavstämning"
     assert "Sammanfattning" in titles and "Förankring i händelsehistoriken" in titles
+
+
+def test_the_three_forms_are_in_the_openapi_document(app: Any) -> None:
+    spec = app.test_client().get("/api/v1/openapi.json").get_json()
+    for path in ("/api/v1/annual-reports/{year}", "/api/v1/interim-reports/{year}"):
+        operation = spec["paths"][path]["get"]
+        assert set(operation["responses"]["200"]["content"]) == {
+            "application/json",
+            "text/html",
+            "application/pdf",
+        }, path
+        parameters = {p["name"]: p for p in operation["parameters"] if p["in"] == "query"}
+        assert parameters["format"]["schema"]["enum"] == ["json", "html", "pdf"]
+        assert parameters["as_of"]["required"] is (path.startswith("/api/v1/interim"))
+        json_schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+        assert json_schema == {"$ref": "#/components/schemas/ReportDocument"}
+    assert "anchoring" in spec["components"]["schemas"]["ReportDocument"]["properties"]
+    # the approval routes of the same prefix are still there beside the document
+    assert "/api/v1/annual-reports/{year}/approve" in spec["paths"]
+
+
+def test_comparisons_given_to_the_composition_reach_the_chart_and_its_table(
+    reports: Runtime, recorded: dict[str, Any]
+) -> None:
+    compared = {
+        ELIGIBLE: {
+            2024: {
+                "comparisons": [{"code": "1490", "name": "Borås", "value": 80.0}],
+                "mean": 82.5,
+                "source": "Kolada",
+            }
+        }
+    }
+    with connect(reports) as conn:
+        doc = documents.compose(conn, "annual", YEAR, None, comparisons=compared)
+    line = composition.indicator(doc, ELIGIBLE)
+    assert line["comparisons"] == {"2024": compared[ELIGIBLE][2024]}
+    assert composition.indicator(doc, composition.SAFE)["comparisons"] is None
+    page = documents.render_html(doc)
+    assert 'class="comparison-mean"' in page and 'class="comparison"' in page
+    assert "Jämförelser: Kolada." in page and "jmf 82,5" in page
+    assert "Medelvärde, jämförelsekommuner" in page
