@@ -13,6 +13,8 @@ that HTML laid out by WeasyPrint, with bookmarks and a table of contents with pa
 from __future__ import annotations
 
 import datetime as dt
+import importlib
+import importlib.util
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Literal
 
@@ -27,7 +29,6 @@ Kind = Literal["annual", "interim"]
 #: indicator id -> year -> what charts.Comparison describes
 Comparisons = Mapping[str, Mapping[int, charts.Comparison]]
 
-SOURCE_LABELS = {"kolada": "Kolada", "manual": "manuellt", "survey": "enkät"}
 SERVICE_LABELS = {"reports": "uppföljningen", "goals": "målen", "plans": "planerna"}
 
 
@@ -102,10 +103,9 @@ def comparisons_for(
     """HOOK: the comparison municipalities of each indicator per year. To be filled by
     services/reports/comparisons.for_indicators(conn, indicator_ids, years, as_of) (being built
     beside this); until it exists there are none, and the charts show outcome and target."""
-    try:
-        from services.reports import comparisons  # type: ignore[attr-defined]
-    except ImportError:
+    if importlib.util.find_spec("services.reports.comparisons") is None:
         return {}
+    comparisons = importlib.import_module("services.reports.comparisons")
     found: Comparisons = comparisons.for_indicators(conn, indicator_ids, years, as_of)
     return found
 
@@ -176,7 +176,6 @@ def _environment() -> jinja2.Environment:
     env.filters["number"] = charts.number
     env.filters["trace_title"] = trace_title
     env.filters["day"] = day
-    env.globals["SOURCE_LABELS"] = SOURCE_LABELS
     env.globals["SERVICE_LABELS"] = SERVICE_LABELS
     env.globals["STATUS_SYMBOLS"] = STATUS_SYMBOLS
     return env
