@@ -12,6 +12,7 @@ import datetime as dt
 import io
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -298,3 +299,19 @@ def test_comparisons_given_to_the_composition_reach_the_chart_and_its_table(
     assert 'class="comparison-mean"' in page and 'class="comparison"' in page
     assert "Jämförelser: Kolada." in page and "jmf 82,5" in page
     assert "Medelvärde, jämförelsekommuner" in page
+
+
+def test_a_year_with_nothing_known_still_gives_all_three_forms(
+    make_runtime: Callable[..., Runtime],
+) -> None:
+    empty = make_runtime("reports")
+    app = create_app(empty.config, empty)
+    doc = get(app, "/api/v1/annual-reports/2024").get_json()
+    assert doc["summary"]["goals"] == 0 and doc["development_areas"] == []
+    assert doc["summary"]["text"] == "0 av 0 mål uppfyllda."
+    page = get(app, "/api/v1/annual-reports/2024?format=html")
+    assert page.status_code == 200 and "Årsredovisningen för 2024 är inte godkänd" in page.get_data(
+        as_text=True
+    )
+    pdf = get(app, "/api/v1/interim-reports/2024?as_of=2024-08-31&format=pdf")
+    assert pdf.status_code == 200 and pdf.get_data().startswith(b"%PDF-")
