@@ -11,7 +11,8 @@ schema, composition, serialisation or rendering):
 
 - `GET /api/v1/annual-reports/2025` (JSON; target ≤ 2 s)
 - `GET /api/v1/annual-reports/2025?format=html` (target ≤ 3 s)
-- `GET /api/v1/annual-reports/2025?format=pdf` (target ≤ 15 s)
+- `GET /api/v1/annual-reports/2025?format=pdf` (target ≤ 15 s), made anew each run, and
+  again while the state is unchanged (kept: documents.PDFS)
 
 and, to say where the time goes, the composition alone, the HTML rendering alone and
 WeasyPrint's layout and PDF writing alone. Runs its own durable PostgreSQL; prints figures,
@@ -168,12 +169,21 @@ def annual_bench(runtime: Runtime, runs: int) -> None:
     print(f"  documents.compose        median {compose_median:6.2f} s ({runs} runs)")
     render_median, _, html = timed(lambda: documents.render_html(doc), runs)
     print(f"  documents.render_html    median {render_median:6.2f} s, {len(html) / 1e6:.1f} MB")
-    for label, query, target in (
-        ("JSON", "", 2.0),
-        ("HTML", "?format=html", 3.0),
-        ("PDF ", "?format=pdf", 15.0),
+
+    def cold(call: Callable[[], bytes]) -> Callable[[], bytes]:
+        def made_anew() -> bytes:
+            documents.PDFS.clear()  # a PDF of the same state is kept: measure making it
+            return call()
+
+        return made_anew
+
+    for label, call, target in (
+        ("JSON", get(""), 2.0),
+        ("HTML", get("?format=html"), 3.0),
+        ("PDF ", cold(get("?format=pdf")), 15.0),
+        ("PDF kept", get("?format=pdf"), 15.0),
     ):
-        median, worst, body = timed(get(query), runs)
+        median, worst, body = timed(call, runs)
         verdict = "within" if median <= target else "OVER"
         print(
             f"  GET {label}  median {median:6.2f} s, max {worst:6.2f} s, "

@@ -110,15 +110,34 @@ def chosen_format(query: Body) -> str:
     return next(name for name, mime in FORMATS.items() if mime == best)
 
 
-def answer(doc: dict[str, Any], form: str, filename: str) -> Any:
-    """The document in the chosen form; the answer varies with Accept."""
+def answer(
+    runtime: Runtime, kind: documents.Kind, year: int, as_of: dt.datetime | None, form: str
+) -> Any:
+    """The document in the chosen form; the answer varies with Accept. The state is read in one
+    snapshot; a PDF of the same state is given again from documents.PDFS."""
     headers = {"Vary": "Accept"}
+    with runtime.pool.connection() as conn:
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        key = documents.state_key(conn, kind, year, as_of)
+        kept = documents.PDFS.get(key) if form == "pdf" else None
+        doc = documents.compose(conn, kind, year, as_of) if kept is None else None
+    if form == "pdf":
+        name = f"arsredovisning-{year}" if kind == "annual" else f"delarsrapport-{day(as_of)}"
+        headers["Content-Disposition"] = f'inline; filename="{name}.pdf"'
+        if kept is None:
+            assert doc is not None
+            kept = documents.render_pdf(doc)
+            documents.PDFS.put(key, kept)
+        return Response(kept, mimetype="application/pdf", headers=headers)
+    assert doc is not None
     if form == "html":
         return Response(documents.render_html(doc), mimetype="text/html", headers=headers)
-    if form == "pdf":
-        headers["Content-Disposition"] = f'inline; filename="{filename}.pdf"'
-        return Response(documents.render_pdf(doc), mimetype="application/pdf", headers=headers)
     return doc, 200, headers
+
+
+def day(as_of: dt.datetime | None) -> str:
+    moment = as_of or dt.datetime.now(dt.UTC)
+    return moment.astimezone(values.LOCAL_TIME_ZONE).date().isoformat()
 
 
 def interim_instant(year: int, as_of: dt.datetime) -> dt.datetime:
@@ -151,9 +170,7 @@ def documents_blueprint(runtime: Runtime) -> Blueprint:
             indicator with its target, outcome, trend and analysis, charts, and the chain heads
             stated by the council's approval; as known `as_of` an instant (default now)."""
             the_year = values.year(year, "year")
-            with runtime.pool.connection() as conn:
-                doc = documents.compose(conn, "annual", the_year, query.get("as_of"))
-            return answer(doc, chosen_format(query), f"arsredovisning-{the_year}")
+            return answer(runtime, "annual", the_year, query.get("as_of"), chosen_format(query))
 
     @blp.route("/interim-reports/<int:year>")
     class InterimDocument(MethodView):
@@ -165,9 +182,6 @@ def documents_blueprint(runtime: Runtime) -> Blueprint:
             known then (results, targets, assessments, quality reports)."""
             the_year = values.year(year, "year")
             as_of = interim_instant(the_year, query["as_of"])
-            with runtime.pool.connection() as conn:
-                doc = documents.compose(conn, "interim", the_year, as_of)
-            day = as_of.astimezone(values.LOCAL_TIME_ZONE).date()
-            return answer(doc, chosen_format(query), f"delarsrapport-{day.isoformat()}")
+            return answer(runtime, "interim", the_year, as_of, chosen_format(query))
 
     return blp

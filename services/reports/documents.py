@@ -15,7 +15,9 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import importlib.util
-from collections.abc import Iterator, Mapping, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 import jinja2
@@ -289,6 +291,60 @@ def render_pdf(doc: Mapping[str, Any]) -> bytes:
     html = render_html(doc, for_print=True)
     pdf: bytes = weasyprint.HTML(string=html, url_fetcher=no_fetching()).write_pdf()
     return pdf
+
+
+# -- the PDF of a state, kept -------------------------------------------------------------------
+
+
+class PdfCache:
+    """The last PDFs made, by the state they show (`state_key`): laying out a municipality's
+    report takes WeasyPrint half a minute (bench/annual.py), and the approved year's report is
+    downloaded again and again while nothing changes. Per process, a few entries."""
+
+    def __init__(self, size: int = 8) -> None:
+        self.size = size
+        self._items: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> bytes | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: Hashable, pdf: bytes) -> None:
+        with self._lock:
+            self._items[key] = pdf
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+PDFS = PdfCache()
+
+
+def state_key(conn: Conn, kind: Kind, year: int, as_of: dt.datetime | None) -> Hashable:
+    """What a report's content depends on, read in the caller's snapshot: the report asked for,
+    the database, the hash at the head of reports' own log (any event of its own changes it)
+    and the versions of every stream it has consumed (each applied event of goals or plans
+    raises their sum, in whatever order the partitions deliver them; a rebuild of the consumed
+    read models ends at the same sum)."""
+    row = conn.execute(
+        """SELECT current_database(),
+                  (SELECT hash FROM events ORDER BY position DESC LIMIT 1),
+                  (SELECT coalesce(sum(version), 0) FROM consumed_streams),
+                  (SELECT count(*) FROM consumed_streams)"""
+    ).fetchone()
+    assert row is not None
+    return (kind, year, as_of.isoformat() if as_of else None, *row)
 
 
 def no_fetching() -> Any:

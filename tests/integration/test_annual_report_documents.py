@@ -22,6 +22,7 @@ from pypdf import PdfReader
 from services.goals.seed import INDICATORS, OPERATIONAL, STRATEGIC, seed_id
 from services.reports import documents, handlers
 from services.reports.app import create_app
+from services.reports.domain import result
 from shared.runtime import Runtime
 from shared.witness import check_anchor, parse_anchors
 from tests.integration import test_annual_report_composition as composition
@@ -241,7 +242,9 @@ def flat(outline: list[Any]) -> list[Any]:
     return [b for item in outline for b in (flat(item) if isinstance(item, list) else [item])]
 
 
-def test_the_pdf_opens_and_has_pages_a_table_of_contents_and_bookmarks(app: Any) -> None:
+def test_the_pdf_opens_and_has_pages_a_table_of_contents_and_bookmarks(
+    app: Any, reports: Runtime
+) -> None:
     answer = get(app, f"/api/v1/annual-reports/{YEAR}", Accept="application/pdf")
     assert answer.status_code == 200 and answer.mimetype == "application/pdf"
     body = answer.get_data()
@@ -254,6 +257,17 @@ def test_the_pdf_opens_and_has_pages_a_table_of_contents_and_bookmarks(app: Any)
         assert title in text.replace("\n", " ") or title[:30] in text
     first = pdf.pages[0].extract_text() + pdf.pages[1].extract_text()
     assert re.search(r"Sammanfattning\s*\.*\s*\d+", first), "the contents give page numbers"
+    # the same state gives the same PDF again, kept; a new event makes a new one
+    kept = len(documents.PDFS)
+    again = get(app, f"/api/v1/annual-reports/{YEAR}?format=pdf")
+    assert again.get_data() == body and len(documents.PDFS) == kept
+    nmi_2025 = result.result_id_for(composition.NMI, str(YEAR))
+    handlers.correct_result(
+        reports.uow(), composition.META, nmi_2025, None, value=59.5, reason="omräknat"
+    )
+    changed = get(app, f"/api/v1/annual-reports/{YEAR}?format=pdf").get_data()
+    assert changed != body and len(documents.PDFS) == min(kept + 1, documents.PDFS.size)
+    assert "59,5" in "".join(p.extract_text() for p in PdfReader(io.BytesIO(changed)).pages)
     titles = [item.title for item in flat(pdf.outline)]
     assert titles[0] == "Årsredovisning 2025 — Målavstämning"
     assert "Sammanfattning" in titles and "Förankring i händelsehistoriken" in titles
