@@ -118,8 +118,8 @@ def answer(
     headers = {"Vary": "Accept"}
     with runtime.pool.connection() as conn:
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        key = documents.state_key(conn, kind, year, as_of)
-        kept = documents.PDFS.get(key) if form == "pdf" else None
+        key = documents.state_key(conn, kind, year, as_of) if form == "pdf" else None
+        kept = documents.PDFS.get(key) if key is not None else None
         doc = documents.compose(conn, kind, year, as_of) if kept is None else None
     if form == "pdf":
         name = f"arsredovisning-{year}" if kind == "annual" else f"delarsrapport-{day(as_of)}"
