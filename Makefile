@@ -4,9 +4,19 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint unit integration bench format clean
+.PHONY: install system-deps run test lint unit integration bench format clean
 
-$(STAMP): pyproject.toml
+# The native libraries WeasyPrint lays out the annual report's PDF with (Pango, HarfBuzz's
+# subsetter) and a font: installed from Debian packages when missing, with sudo unless root.
+SYSTEM_LIBS := libpangoft2-1.0 libharfbuzz-subset
+SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+system-deps:
+	@(for lib in $(SYSTEM_LIBS); do PATH="$$PATH:/sbin:/usr/sbin" ldconfig -p | grep -q "$$lib" || exit 1; done) \
+	  || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends $(SYSTEM_PACKAGES))
+
+$(STAMP): pyproject.toml | system-deps
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

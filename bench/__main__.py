@@ -2,7 +2,7 @@
 
 import sys
 
-from bench import access, foundation, goals, kolada, plans, rebuild, reports, rules, wheel
+from bench import access, annual, foundation, goals, kolada, plans, rebuild, reports, rules, wheel
 
 BENCHMARKS = {
     "foundation": foundation.main,
@@ -14,6 +14,7 @@ BENCHMARKS = {
     "reports": reports.main,
     "kolada": kolada.main,
     "wheel": wheel.main,
+    "annual": annual.main,
 }
 
 if __name__ == "__main__":

@@ -290,7 +290,8 @@ def rebuild_consumed(
     applier = EventApplier(
         {service: [p for p in group if p.tables] for service, group in applier.projections.items()}
     )
-    tables = [t for p in applier.all_projections for t in p.tables]
+    # a table several sources' projections fill (reports' consumed_heads) is copied once
+    tables = list(dict.fromkeys(t for p in applier.all_projections for t in p.tables))
     if not tables:
         return Outcome()
     topics = [config.topic(s) for s in applier.projections]

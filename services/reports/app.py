@@ -16,8 +16,10 @@ from services.reports.api import (
     results_blueprint,
 )
 from services.reports.api_calendar import calendar_blueprint, deadlines_blueprint
+from services.reports.api_documents import documents_blueprint
 from services.reports.api_kolada import comparisons_blueprint, imports_blueprint
 from services.reports.consumed import consumed_projections
+from services.reports.events import upcasters
 from services.reports.projections import own_projections
 from services.reports.seed import seed
 from shared.admin import event_store_blueprint
@@ -31,6 +33,7 @@ DEFINITION = ServiceDefinition(
     own_projections=own_projections,
     access=access,
     consumed=consumed_projections,
+    upcasters=upcasters,
     seed=seed,
 )
 
@@ -49,6 +52,7 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
         quality_reports_blueprint,
         improvements_blueprint,
         annual_reports_blueprint,
+        documents_blueprint,
         follow_up_blueprint,
         comparisons_blueprint,
         imports_blueprint,

@@ -19,6 +19,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from services.reports.chain_heads import ConsumedHeadsProjection
 from shared.events import JsonValue, RecordedEvent
 from shared.store import EventStore
 from shared.uow import Projection
@@ -450,6 +451,11 @@ def consumed_projections(store: EventStore) -> dict[str, list[Projection]]:
             KnownAreasProjection(),
             KnownGoalsProjection(),
             KnownIndicatorsProjection(),
+            ConsumedHeadsProjection("goals"),
         ],
-        "plans": [KnownPlansProjection(), KnownActivitiesProjection()],
+        "plans": [
+            KnownPlansProjection(),
+            KnownActivitiesProjection(),
+            ConsumedHeadsProjection("plans"),
+        ],
     }

@@ -1,6 +1,7 @@
 """The vocabulary of the topic `reports.events`: one event registry per aggregate of the service.
 
-Read by `python -m shared.asyncapi reports` to generate docs/asyncapi/reports.json.
+Read by `python -m shared.asyncapi reports` to generate docs/asyncapi/reports.json; the
+upcasters read events recorded in older shapes.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from services.reports.domain import (
     rules,
 )
 from shared.aggregate import EventRegistry
+from shared.events import Upcasters
 
 
 def registries() -> list[EventRegistry]:
@@ -32,3 +34,12 @@ def registries() -> list[EventRegistry]:
         comparison.EVENTS,
         calendar.EVENTS,
     ]
+
+
+def upcasters() -> Upcasters:
+    """Approvals of the annual report recorded as v1 read as v2 without chain heads (null)."""
+    found = Upcasters()
+    found.register(
+        "AnnualReportApproved.v1", annual.AnnualReport.Approved.TYPE, annual.chain_heads_added
+    )
+    return found

@@ -15,7 +15,7 @@ from typing import Any
 
 import psycopg
 
-from services.reports import known
+from services.reports import chain_heads, known
 from services.reports.domain import annual, assessment, improvement, periods, report, result, rules
 from services.reports.domain.annual import AnnualReport
 from services.reports.domain.assessment import GoalAssessment, GoalFacts
@@ -515,12 +515,14 @@ def approve_annual_report(
         council = unit_facts(uow, decided_by)
         decision = _decision(uow, decided_by, decided_on, minute_ref)
         events = uow.load(stream_id)
+        # last: from here to the commit no other append can come between the head and us
+        heads = chain_heads.at_approval(uow.conn)
         if events:
             state = annual.KIND.fold_new(annual.EVENTS.decode_all(events))
-            decided = state.approve_again(council, decision)
+            decided = state.approve_again(council, decision, heads)
             version = state.version
         else:
-            decided = AnnualReport.approve_first(the_year, council, decision)
+            decided = AnnualReport.approve_first(the_year, council, decision, heads)
             version = 0
         _append(uow, metadata, stream_id, annual.STREAM_TYPE, version, decided)
     if events:

@@ -538,7 +538,7 @@ def test_a_closed_year_refuses_a_result_change_until_the_council_reopens_it(
 
     history = admin.get("/api/v1/history/annual-report-2024").get_json()["events"]
     assert [e["event_type"] for e in history] == [
-        "AnnualReportApproved.v1",
+        "AnnualReportApproved.v2",
         "AnnualReportReopened.v1",
     ]
     assert [e["decision"]["minute_ref"] for e in history] == ["KF §45", "KF §60"]

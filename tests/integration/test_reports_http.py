@@ -239,7 +239,7 @@ def test_a_closed_year_refuses_changes_until_a_reopening_decision(app: Any) -> N
     assert accepted.status_code == 200, accepted.get_json()
     history = admin.get("/api/v1/history/annual-report-2024").get_json()
     assert [e["event_type"] for e in history["events"]] == [
-        "AnnualReportApproved.v1",
+        "AnnualReportApproved.v2",
         "AnnualReportReopened.v1",
     ]
     assert history["events"][1]["decision"]["minute_ref"] == "KF §60"

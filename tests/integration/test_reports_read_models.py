@@ -45,6 +45,7 @@ TABLES = (
     "known_thresholds",
     "known_plans",
     "known_activities",
+    "consumed_heads",
 )
 
 
@@ -253,7 +254,8 @@ def test_applying_the_same_events_again_changes_nothing(
 
 
 def test_every_table_is_declared_for_the_rebuild(reports: Runtime) -> None:
-    declared = [t for p in reports.applier.all_projections for t in p.tables]
+    # consumed_heads is filled by one projection per source; the rebuild copies it once
+    declared = set(t for p in reports.applier.all_projections for t in p.tables)
     assert sorted(declared) == sorted(TABLES), "a table left out would be written live"
 
 

@@ -108,5 +108,5 @@ def test_a_correction_that_meets_the_close_is_refused_never_landed_after_it(
         types = [
             r[0] for r in conn.execute("SELECT event_type FROM events ORDER BY position").fetchall()
         ]
-    assert types[-1] == "AnnualReportApproved.v1", "nothing landed after the close"
+    assert types[-1] == "AnnualReportApproved.v2", "nothing landed after the close"
     assert "ResultCorrected.v1" not in types

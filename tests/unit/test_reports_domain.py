@@ -4,12 +4,15 @@ proposals and the year's close, each decided from facts given to it (no database
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import pytest
 
+from services.reports import events as reports_events
+from services.reports.domain import annual as annual_domain
 from services.reports.domain import periods
 from services.reports.domain.annual import KIND as ANNUAL
-from services.reports.domain.annual import AnnualReport
+from services.reports.domain.annual import AnnualReport, ChainHead
 from services.reports.domain.assessment import KIND as ASSESSMENT
 from services.reports.domain.assessment import GoalAssessment, GoalFacts
 from services.reports.domain.decisions import Decision, UnitFacts
@@ -21,6 +24,7 @@ from services.reports.domain.result import KIND as RESULT
 from services.reports.domain.result import IndicatorFacts, IndicatorResult, Measurement
 from shared.aggregate import AggregateKind, DomainEvent, S
 from shared.errors import InvalidInput, RuleViolation
+from shared.events import RecordedEvent
 
 TODAY = dt.date(2026, 3, 10)
 COUNCIL = UnitFacts("org-unit-kf", "Kommunfullmäktige", "council", "active")
@@ -522,19 +526,28 @@ def kf(on: dt.date = AFTER_2025, minute_ref: str = "KF §45") -> Decision:
     return decision(COUNCIL, on, minute_ref)
 
 
+HEADS = {
+    "reports": ChainHead(41, "a" * 64),
+    "goals": ChainHead(120, "b" * 64),
+    "plans": ChainHead(0, "0" * 64),
+}
+
+
 def closed_2025() -> AnnualReport:
-    return fold(ANNUAL, AnnualReport.approve_first(2025, COUNCIL, kf()))
+    return fold(ANNUAL, AnnualReport.approve_first(2025, COUNCIL, kf(), HEADS))
 
 
 def test_the_annual_report_is_approved_by_the_council_after_the_year() -> None:
     with pytest.raises(RuleViolation) as raised:
-        AnnualReport.approve_first(2025, COMMITTEE, decision(COMMITTEE, AFTER_2025, "BUN §1"))
+        AnnualReport.approve_first(
+            2025, COMMITTEE, decision(COMMITTEE, AFTER_2025, "BUN §1"), HEADS
+        )
     assert fields_of(raised) == {"decided_by": ["not the council"]}
     with pytest.raises(InvalidInput) as invalid:
-        AnnualReport.approve_first(2025, COUNCIL, kf(dt.date(2025, 12, 31)))
+        AnnualReport.approve_first(2025, COUNCIL, kf(dt.date(2025, 12, 31)), HEADS)
     assert fields_of(invalid) == {"decided_on": ["before the year ended"]}
     with pytest.raises(InvalidInput):
-        AnnualReport.approve_first(2026, COUNCIL, kf())  # 2026 has not ended
+        AnnualReport.approve_first(2026, COUNCIL, kf(), HEADS)  # 2026 has not ended
     year = closed_2025()
     assert (year.closed, year.minute_ref, year.id) == (True, "KF §45", "annual-report-2025")
 
@@ -544,7 +557,7 @@ def test_a_closed_year_refuses_changes_naming_the_decision() -> None:
     assert refusal.fields == {"year": ["closed by the annual report's approval"]}
     assert "KF §45" in str(refusal)
     with pytest.raises(RuleViolation):
-        closed_2025().approve_again(COUNCIL, kf())  # approved already
+        closed_2025().approve_again(COUNCIL, kf(), HEADS)  # approved already
 
 
 def test_a_year_is_reopened_by_the_council_with_a_reason_and_approved_again() -> None:
@@ -560,10 +573,37 @@ def test_a_year_is_reopened_by_the_council_with_a_reason_and_approved_again() ->
     assert (reopened.closed, reopened.status, reopened.minute_ref) == (False, "reopened", "KF §60")
     with pytest.raises(RuleViolation):
         reopened.reopen(COUNCIL, kf(), "igen")  # open already
-    again = apply(reopened, reopened.approve_again(COUNCIL, kf(minute_ref="KF §70")))
+    later = {**HEADS, "reports": ChainHead(57, "c" * 64)}
+    again = apply(reopened, reopened.approve_again(COUNCIL, kf(minute_ref="KF §70"), later))
     assert again.closed and [d.kind for d in again.decisions] == [
         "approved",
         "reopened",
         "approved",
     ]
     assert [d.reason for d in again.decisions] == [None, "Rättelse av utfall", None]
+    assert reopened.chain_heads == HEADS, "the reopening keeps the approval's heads beside it"
+    assert again.chain_heads == later
+
+
+def test_the_approval_states_every_stores_head_and_v1_reads_without_any() -> None:
+    [approved] = AnnualReport.approve_first(2025, COUNCIL, kf(), HEADS)
+    assert approved.TYPE == "AnnualReportApproved.v2"
+    data = approved.as_data()
+    assert data["chain_heads"] == {
+        "reports": {"position": 41, "hash": "a" * 64},
+        "goals": {"position": 120, "hash": "b" * 64},
+        "plans": {"position": 0, "hash": "0" * 64},
+    }
+    with pytest.raises(ValueError, match="plans"):
+        AnnualReport.approve_first(2025, COUNCIL, kf(), {"reports": HEADS["reports"]})
+    with pytest.raises(ValueError, match="chain head"):
+        AnnualReport.approve_first(2025, COUNCIL, kf(), {**HEADS, "goals": ChainHead(3, "ab")})
+    v1 = {k: v for k, v in data.items() if k != "chain_heads"}
+    stored = RecordedEvent(
+        1, "annual-report-2025", "annual_report", 1, uuid.uuid4(), "AnnualReportApproved.v1",
+        v1, {}, dt.datetime.now(dt.UTC), "0" * 64, "1" * 64,
+    )  # fmt: skip
+    read = reports_events.upcasters().upcast(stored)
+    assert read.event_type == "AnnualReportApproved.v2"
+    old = fold(ANNUAL, [annual_domain.EVENTS.decode(read)])
+    assert old.closed and old.chain_heads is None
