@@ -156,7 +156,10 @@ def _value(raw: object, where: str) -> float | None:
         return None
     if isinstance(raw, bool) or not isinstance(raw, int | float):
         raise KoladaFormatError(f"{where}: a number or null, not {raw!r}")
-    number = float(raw)
+    try:
+        number = float(raw)
+    except OverflowError:  # an integer beyond any float, e.g. 10**400 from json.loads
+        number = math.inf
     if not math.isfinite(number):
         raise KoladaFormatError(f"{where}: a finite number, not {raw!r}")
     return number

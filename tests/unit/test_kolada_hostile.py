@@ -1,0 +1,21 @@
+"""Hostile Kolada data met by the pure parsing (services/reports/kolada.py): a value too large
+to be a float is a KoladaFormatError naming where it is, never an OverflowError that a job
+reports without saying where and the CLI shows as a traceback."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from services.reports.kolada import KoladaFormatError, parse_document, parse_row
+
+
+def test_an_integer_too_large_for_a_float_is_a_format_error_naming_the_value() -> None:
+    row = {"kpi": "N1", "municipality": "1471", "period": 2024, "values": []}
+    # json.loads reads 10**400 as an int, which float() cannot hold
+    huge = json.loads(json.dumps(row)[:-2] + '{"gender": "T", "value": 1' + "0" * 400 + "}]}")
+    with pytest.raises(KoladaFormatError, match=r"row\.values\[0\]\.value: a finite number"):
+        parse_row(huge)
+    with pytest.raises(KoladaFormatError, match=r"file\[0\]\.values\[0\]\.value"):
+        parse_document([huge])
