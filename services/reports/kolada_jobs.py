@@ -65,10 +65,11 @@ def create_job(
 
 
 def get_job(runtime: Runtime, job_id: str) -> dict[str, Any] | None:
-    """The job as the API shows it: its state, the counts at the top and per kind."""
-    try:
-        uuid.UUID(job_id)
-    except ValueError:
+    """The job as the API shows it: its state, the counts at the top and per kind. Only the
+    id as the job's URL spells it finds the job: uuid.UUID also reads "urn:uuid:...", braces
+    or no hyphens, and PostgreSQL refuses some of those (a 500) and takes others (one job
+    under many URLs)."""
+    if not _canonical_uuid(job_id):
         return None
     with runtime.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
         row = cur.execute(
@@ -93,6 +94,13 @@ def get_job(runtime: Runtime, job_id: str) -> dict[str, Any] | None:
         "correlation_id": counts.get("correlation_id"),
         "source": "Kolada",
     }
+
+
+def _canonical_uuid(text: str) -> bool:
+    try:
+        return str(uuid.UUID(text)) == text
+    except ValueError:
+        return False
 
 
 def _set(runtime: Runtime, job_id: str, **values: Any) -> None:
