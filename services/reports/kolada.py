@@ -397,6 +397,15 @@ def parse_retry_after(raw: str | None) -> float | None:
     return seconds
 
 
+def _json(text: str | bytes, what: str) -> object:
+    """JSON, or a KoladaFormatError naming `what`: a document nested too deeply for Python's
+    parser is a RecursionError, not a ValueError, and would otherwise escape as one."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as e:
+        raise KoladaFormatError(f"{what} is not JSON ({e})") from None
+
+
 # -- I/O -------------------------------------------------------------------------------------------
 
 
@@ -422,6 +431,9 @@ class KoladaClient:
     - `max_retries`: how often one page is asked again after a 429, a 5xx or a network error;
       a 429 waits its `Retry-After` seconds (refused above `max_retry_after`), the others
       `backoff` seconds doubling. Then KoladaRequestError. Another 4xx fails at once.
+    - `max_answer_seconds`, `max_answer_bytes`: one answer read in longer or larger than this
+      fails the request at once. `timeout` bounds each wait for a byte, so without them an
+      answer trickling a byte at a time, or one without end, would hold an import forever.
     - `sleep`, `clock`, `transport`: injectable for tests.
     """
 
@@ -436,6 +448,8 @@ class KoladaClient:
         max_retry_after: float = 120.0,
         max_pages: int = 10_000,
         timeout: float = 30.0,
+        max_answer_seconds: float = 300.0,
+        max_answer_bytes: int = 200_000_000,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         transport: httpx.BaseTransport | None = None,
@@ -449,6 +463,8 @@ class KoladaClient:
             raise ValueError("requests_per_second: 0 (off) or more")
         if max_retries < 0 or max_pages < 1:
             raise ValueError("max_retries: 0 or more; max_pages: 1 or more")
+        if not max_answer_seconds > 0 or max_answer_bytes < 1:
+            raise ValueError("max_answer_seconds and max_answer_bytes: more than 0")
         data_query(per_page)  # validates per_page
         self.base_url = base
         self.per_page = per_page
@@ -456,6 +472,8 @@ class KoladaClient:
         self.backoff = backoff
         self.max_retry_after = max_retry_after
         self.max_pages = max_pages
+        self.max_answer_seconds = max_answer_seconds
+        self.max_answer_bytes = max_answer_bytes
         self._interval = 1.0 / requests_per_second if requests_per_second else 0.0
         self._next_at: float | None = None
         self._sleep = sleep
@@ -534,7 +552,7 @@ class KoladaClient:
             last = attempt == attempts
             self._throttle()
             try:
-                response = self._http.get(target)
+                response, body = self._get(target, url)
             except httpx.TransportError as e:
                 if last:
                     raise KoladaRequestError(
@@ -568,11 +586,30 @@ class KoladaClient:
                 )
             if status != 200:
                 raise KoladaRequestError(f"GET {url}: {status} {response.reason_phrase}")
-            try:
-                return response.json()
-            except ValueError as e:
-                raise KoladaFormatError(f"GET {url}: the answer is not JSON ({e})") from None
+            return _json(body, f"GET {url}: the answer")
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _get(self, target: httpx.URL, url: str) -> tuple[httpx.Response, bytes]:
+        """The answer, and its body when it is a 200: read a piece at a time, so an answer
+        that takes longer than `max_answer_seconds` or grows past `max_answer_bytes` (once
+        decompressed) fails the request."""
+        started = time.monotonic()
+        with self._http.stream("GET", target) as response:
+            if response.status_code != 200:
+                return response, b""
+            body = bytearray()
+            for piece in response.iter_bytes():
+                body += piece
+                if len(body) > self.max_answer_bytes:
+                    raise KoladaFormatError(
+                        f"GET {url}: the answer is larger than {self.max_answer_bytes} bytes"
+                    )
+                if time.monotonic() - started > self.max_answer_seconds:
+                    raise KoladaRequestError(
+                        f"GET {url}: the answer took more than {self.max_answer_seconds:g} "
+                        "seconds to arrive"
+                    )
+            return response, bytes(body)
 
 
 class KoladaFile:
@@ -583,12 +620,12 @@ class KoladaFile:
 
     def observations(self) -> list[KoladaValue]:
         try:
-            doc = json.loads(self.path.read_text(encoding="utf-8"))
+            text = self.path.read_text(encoding="utf-8")
         except OSError as e:
             raise KoladaError(f"cannot read {self.path}: {e.strerror}") from None
         except ValueError as e:
             raise KoladaFormatError(f"{self.path}: not JSON ({e})") from None
-        return parse_document(doc, str(self.path))
+        return parse_document(_json(text, str(self.path)), str(self.path))
 
     def data(
         self,

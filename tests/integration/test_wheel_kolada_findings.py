@@ -4,7 +4,22 @@ another spelling of a job's UUID, look-alike dates, hostile Kolada files and ans
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
 from services.reports.app import create_app
+from services.reports.kolada import (
+    KoladaClient,
+    KoladaFile,
+    KoladaFormatError,
+    KoladaRequestError,
+    KoladaValue,
+)
 from shared.runtime import Runtime
 from tests.integration.test_kolada_http import events
 from tests.support import ADMIN, SignedClient, connect, feed_seeded_goals
@@ -43,3 +58,91 @@ def test_a_from_date_in_a_look_alike_form_is_refused_and_starts_no_job(
         assert answer.status_code == 422, (text, answer.get_json())
         assert "from_date" in answer.get_json()["errors"], (text, answer.get_json())
     assert jobs(reports) == 0 and events(reports) == before
+
+
+# -- a hostile Kolada ------------------------------------------------------------------------
+
+
+class HostileKolada:
+    """A local server answering every GET with `body` in `chunk`-byte pieces, `pause` seconds
+    apart, then `forever` repeated without end (no Content-Length): a slow or endless answer.
+    It stops writing when the client hangs up or the test ends."""
+
+    def __init__(
+        self, body: bytes, *, forever: bytes = b"", chunk: int = 65536, pause: float = 0.0
+    ) -> None:
+        self.body, self.forever, self.chunk, self.pause = body, forever, chunk, pause
+        self.stopped = threading.Event()
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                with contextlib.suppress(OSError):  # the client hung up, as it should
+                    owner.write(self.wfile)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def write(self, out: Any) -> None:
+        pieces = [self.body[i : i + self.chunk] for i in range(0, len(self.body), self.chunk)]
+        for piece in pieces:
+            self._send(out, piece)
+        while self.forever and not self.stopped.is_set():
+            self._send(out, self.forever)
+
+    def _send(self, out: Any, piece: bytes) -> None:
+        out.write(piece)
+        out.flush()
+        if self.pause:
+            self.stopped.wait(self.pause)
+
+    def __enter__(self) -> HostileKolada:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopped.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def fetch(server: HostileKolada, **options: Any) -> list[KoladaValue]:
+    with KoladaClient(server.base_url, requests_per_second=0, max_retries=0, **options) as c:
+        return list(c.data(["N15419"], ["1471"], [2024]))
+
+
+def test_a_deeply_nested_answer_or_file_is_a_format_error_not_a_recursion_error(
+    tmp_path: Path,
+) -> None:
+    deep = b'{"values": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    with HostileKolada(deep) as server, pytest.raises(KoladaFormatError, match="not JSON"):
+        fetch(server)
+    saved = tmp_path / "deep.json"
+    saved.write_bytes(deep)
+    with pytest.raises(KoladaFormatError, match="not JSON"):
+        list(KoladaFile(saved).data(["N15419"], ["1471"], [2024]))
+
+
+def test_an_answer_that_trickles_without_end_fails_the_request_instead_of_hanging() -> None:
+    # a byte of whitespace (valid JSON padding) every 20 ms: no read ever times out
+    with (
+        HostileKolada(b'{"values": []', forever=b" ", chunk=1, pause=0.02) as server,
+        pytest.raises(KoladaRequestError, match="seconds"),
+    ):
+        fetch(server, max_answer_seconds=0.5)
+
+
+def test_an_endless_answer_fails_the_request_before_it_fills_the_memory() -> None:
+    with (
+        HostileKolada(b'{"values": [', forever=b" " * 65536) as server,
+        pytest.raises(KoladaFormatError, match="bytes"),
+    ):
+        fetch(server, max_answer_bytes=1_000_000)
