@@ -5,6 +5,8 @@ another spelling of a job's UUID, look-alike dates, hostile Kolada files and ans
 from __future__ import annotations
 
 import contextlib
+import json
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -20,9 +22,11 @@ from services.reports.kolada import (
     KoladaRequestError,
     KoladaValue,
 )
+from services.reports.kolada_import import import_kolada
 from shared.runtime import Runtime
 from tests.integration.test_kolada_http import events
-from tests.support import ADMIN, SignedClient, connect, feed_seeded_goals
+from tests.integration.test_kolada_import import ELIGIBLE, of, value
+from tests.support import ADMIN, READER, SignedClient, connect, feed_seeded_goals
 
 IMPORTS = "/api/v1/imports/kolada"
 
@@ -146,3 +150,25 @@ def test_an_endless_answer_fails_the_request_before_it_fills_the_memory() -> Non
         pytest.raises(KoladaFormatError, match="bytes"),
     ):
         fetch(server, max_answer_bytes=1_000_000)
+
+
+def test_the_mean_of_huge_comparison_values_is_a_number_not_infinity_in_the_json(
+    goals: Runtime, reports: Runtime, tmp_path: Path
+) -> None:
+    feed_seeded_goals(goals, reports)
+    biggest = sys.float_info.max
+    saved = tmp_path / "huge.json"
+    saved.write_text(
+        json.dumps([of("1494", 2024, value("T", biggest)), of("1495", 2024, value("T", biggest))])
+    )
+    done = import_kolada(reports, KoladaFile(saved), years=[2024], comparisons=["1494", "1495"])
+    assert done.comparisons.new == 2, done.summary()
+    reader = SignedClient(create_app(reports.config, reports), READER)
+    answer = reader.get(f"/api/v1/indicators/{ELIGIBLE}/comparisons?year=2024")
+    assert answer.status_code == 200
+    body = json.loads(answer.get_data(as_text=True), parse_constant=refuse_constant)
+    assert body["years"][0]["mean"] == pytest.approx(biggest)
+
+
+def refuse_constant(name: str) -> float:
+    raise AssertionError(f"{name} is not JSON")
