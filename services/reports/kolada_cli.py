@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from services.reports import kolada_jobs
+from services.reports.domain import calendar
 from services.reports.kolada import KoladaError, KoladaFile, KoladaSource
 from services.reports.kolada_import import ImportReport
 from shared import values
@@ -38,19 +39,27 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--years",
         nargs="+",
-        type=int,
+        type=str,  # values.year checks it in run: int() reads full-width digits and "2_024"
         metavar="Y",
         help=f"calendar years (default the last {kolada_jobs.DEFAULT_YEARS} finished ones)",
     )
     parser.add_argument(
         "--from-date",
-        type=dt.date.fromisoformat,
+        type=strict_date,
         metavar="D",
         help="only values Kolada changed on or after this date (YYYY-MM-DD)",
     )
     parser.add_argument(
         "--municipality", metavar="CODE", help="Kolada's code (default KOLADA_MUNICIPALITY)"
     )
+
+
+def strict_date(text: str) -> dt.date:
+    """YYYY-MM-DD only: date.fromisoformat also reads "20240101" and "2024-W01-1"."""
+    try:
+        return calendar.parse_date(text, "--from-date")
+    except InvalidInput as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def progress_line(report: ImportReport) -> str:

@@ -24,6 +24,7 @@ from services.reports.kolada import (
 )
 from services.reports.kolada_import import import_kolada
 from shared.runtime import Runtime
+from tests.integration.test_kolada_cli import cli
 from tests.integration.test_kolada_http import events
 from tests.integration.test_kolada_import import ELIGIBLE, of, value
 from tests.support import ADMIN, READER, SignedClient, connect, feed_seeded_goals
@@ -172,3 +173,21 @@ def test_the_mean_of_huge_comparison_values_is_a_number_not_infinity_in_the_json
 
 def refuse_constant(name: str) -> float:
     raise AssertionError(f"{name} is not JSON")
+
+
+def test_the_cli_refuses_look_alike_years_and_dates_and_records_no_job(
+    goals: Runtime, reports: Runtime
+) -> None:
+    feed_seeded_goals(goals, reports)
+    # int() reads full-width digits, "2_024" and " 2024\n" as 2024; date.fromisoformat "20240101"
+    for flag, text in [
+        ("--years", "\uff12\uff10\uff12\uff14"),
+        ("--years", "2_024"),
+        ("--years", " 2024\n"),
+        ("--from-date", "20240101"),
+        ("--from-date", "2024-W01-1"),
+    ]:
+        refused = cli(reports, flag, text)
+        assert refused.returncode == 2, (text, refused.stdout, refused.stderr)
+        assert flag in refused.stderr, (text, refused.stderr)
+    assert jobs(reports) == 0
