@@ -613,16 +613,24 @@ class KoladaClient:
 
 
 class KoladaFile:
-    """Kolada data from a JSON file (the format is in the module's docstring)."""
+    """Kolada data from a JSON file (the format is in the module's docstring). A file larger
+    than `max_bytes` is refused: it is read whole into memory, so a mistaken path (a disk
+    image, a device that never ends) would otherwise fill it."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, max_bytes: int = 500_000_000) -> None:
         self.path = Path(path)
+        self.max_bytes = max_bytes
 
     def observations(self) -> list[KoladaValue]:
         try:
-            text = self.path.read_text(encoding="utf-8")
+            with self.path.open("rb") as f:
+                raw = f.read(self.max_bytes + 1)
         except OSError as e:
             raise KoladaError(f"cannot read {self.path}: {e.strerror}") from None
+        if len(raw) > self.max_bytes:
+            raise KoladaFormatError(f"{self.path}: larger than {self.max_bytes} bytes")
+        try:
+            text = raw.decode("utf-8")
         except ValueError as e:
             raise KoladaFormatError(f"{self.path}: not JSON ({e})") from None
         return parse_document(_json(text, str(self.path)), str(self.path))

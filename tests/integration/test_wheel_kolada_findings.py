@@ -191,3 +191,13 @@ def test_the_cli_refuses_look_alike_years_and_dates_and_records_no_job(
         assert refused.returncode == 2, (text, refused.stdout, refused.stderr)
         assert flag in refused.stderr, (text, refused.stderr)
     assert jobs(reports) == 0
+
+
+def test_a_file_larger_than_the_limit_is_refused_before_it_is_read_whole(
+    tmp_path: Path,
+) -> None:
+    saved = tmp_path / "huge.json"
+    saved.write_bytes(b'{"values": [' + b" " * 5000 + b"]}")
+    with pytest.raises(KoladaFormatError, match="larger than 4000 bytes"):
+        list(KoladaFile(saved, max_bytes=4000).data(["N15419"], ["1471"], [2024]))
+    assert list(KoladaFile(saved, max_bytes=6000).data(["N15419"], ["1471"], [2024])) == []
