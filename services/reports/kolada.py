@@ -27,6 +27,7 @@ requested KPIs, municipalities and years, and `from_date` does not narrow it.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import math
 import os
@@ -397,6 +398,12 @@ def parse_retry_after(raw: str | None) -> float | None:
     return seconds
 
 
+def _fingerprint(rows: Sequence[Mapping[str, object]]) -> str:
+    """A digest of a page's rows, the same for the same rows whatever their keys' order."""
+    text = json.dumps(list(rows), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def _json(text: str | bytes, what: str) -> object:
     """JSON, or a KoladaFormatError naming `what`: a document nested too deeply for Python's
     parser is a RecursionError, not a ValueError, and would otherwise escape as one."""
@@ -517,9 +524,13 @@ class KoladaClient:
         return (o for url in urls for page in self.pages(url) for o in page)
 
     def pages(self, first_url: str) -> Iterator[list[KoladaValue]]:
-        """The observations of each page, following `next_url` until it is null."""
+        """The observations of each page, following `next_url` until it is null. A page that
+        repeats an earlier one's rows is a loop, whatever its URL: Kolada's rows are each one
+        (kpi, municipality, year), so a server naming ever new URLs (page=2, 3, ...) for the
+        same rows would otherwise be read max_pages times over."""
         url = checked_next_url(self.base_url, self.base_url + "/", first_url)
         seen: set[str] = set()
+        contents: set[str] = set()
         while True:
             if url in seen:
                 raise KoladaFormatError(f"next_url {url} was read already: the pages loop")
@@ -528,6 +539,12 @@ class KoladaClient:
             seen.add(url)
             where = f"{url}: response"
             page = parse_page(self._get_json(url), where)
+            content = _fingerprint(page.rows)
+            if content in contents:
+                raise KoladaFormatError(
+                    f"{url} repeats the rows of an earlier page: the pages loop"
+                )
+            contents.add(content)
             yield parse_values(page, where)
             if page.next_url is None:
                 return

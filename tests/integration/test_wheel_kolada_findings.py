@@ -8,6 +8,7 @@ import contextlib
 import json
 import sys
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -69,15 +70,22 @@ def test_a_from_date_in_a_look_alike_form_is_refused_and_starts_no_job(
 
 
 class HostileKolada:
-    """A local server answering every GET with `body` in `chunk`-byte pieces, `pause` seconds
-    apart, then `forever` repeated without end (no Content-Length): a slow or endless answer.
-    It stops writing when the client hangs up or the test ends."""
+    """A local server answering every GET with `body` (or `body(path and query)`) in
+    `chunk`-byte pieces, `pause` seconds apart, then `forever` repeated without end (no
+    Content-Length): a slow or endless answer. It stops writing when the client hangs up or
+    the test ends. `requests` lists the paths asked for."""
 
     def __init__(
-        self, body: bytes, *, forever: bytes = b"", chunk: int = 65536, pause: float = 0.0
+        self,
+        body: bytes | Callable[[str], bytes],
+        *,
+        forever: bytes = b"",
+        chunk: int = 65536,
+        pause: float = 0.0,
     ) -> None:
         self.body, self.forever, self.chunk, self.pause = body, forever, chunk, pause
         self.stopped = threading.Event()
+        self.requests: list[str] = []
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -86,8 +94,9 @@ class HostileKolada:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Connection", "close")
                 self.end_headers()
+                owner.requests.append(self.path)
                 with contextlib.suppress(OSError):  # the client hung up, as it should
-                    owner.write(self.wfile)
+                    owner.write(self.wfile, self.path)
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -96,8 +105,9 @@ class HostileKolada:
         self.server.daemon_threads = True
         self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
-    def write(self, out: Any) -> None:
-        pieces = [self.body[i : i + self.chunk] for i in range(0, len(self.body), self.chunk)]
+    def write(self, out: Any, path: str) -> None:
+        body = self.body if isinstance(self.body, bytes) else self.body(path)
+        pieces = [body[i : i + self.chunk] for i in range(0, len(body), self.chunk)]
         for piece in pieces:
             self._send(out, piece)
         while self.forever and not self.stopped.is_set():
@@ -151,6 +161,18 @@ def test_an_endless_answer_fails_the_request_before_it_fills_the_memory() -> Non
         pytest.raises(KoladaFormatError, match="bytes"),
     ):
         fetch(server, max_answer_bytes=1_000_000)
+
+
+def test_pages_that_only_repeat_themselves_under_new_urls_are_a_loop_not_endless_paging() -> None:
+    rows = [of("1471", 2024, value("T", 85.0)) | {"kpi": "N15419"}]
+
+    def page(path: str) -> bytes:  # the same rows, and always a "next" page
+        number = int(path.rsplit("page=", 1)[1].split("&")[0]) if "page=" in path else 1
+        return json.dumps({"values": rows, "next_url": f"/v3/data?page={number + 1}"}).encode()
+
+    with HostileKolada(page) as server, pytest.raises(KoladaFormatError, match="loop"):
+        fetch(server)
+    assert len(server.requests) == 2, server.requests
 
 
 def test_the_mean_of_huge_comparison_values_is_a_number_not_infinity_in_the_json(
