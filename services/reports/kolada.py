@@ -32,6 +32,7 @@ import json
 import math
 import os
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -607,10 +608,34 @@ class KoladaClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _get(self, target: httpx.URL, url: str) -> tuple[httpx.Response, bytes]:
-        """The answer, and its body when it is a 200: read a piece at a time, so an answer
-        that takes longer than `max_answer_seconds` or grows past `max_answer_bytes` (once
-        decompressed) fails the request."""
+        """The answer, and its body when it is a 200, within `max_answer_seconds` from the
+        request's start: the request runs in a worker thread this one waits for that long,
+        since no read of a server that trickles its status line or headers a byte at a time
+        ever times out. A worker given up on is left to end alone (its reads still time out,
+        and `_read` stops at the limits)."""
         started = time.monotonic()
+        outcome: list[tuple[httpx.Response, bytes] | BaseException] = []
+
+        def work() -> None:
+            try:
+                outcome.append(self._read(target, url, started))
+            except BaseException as e:  # handed to the waiting thread, raised there
+                outcome.append(e)
+
+        worker = threading.Thread(target=work, name="kolada-get", daemon=True)
+        worker.start()
+        worker.join(self.max_answer_seconds)
+        if not outcome:
+            raise self._too_slow(url)
+        found = outcome[0]
+        if isinstance(found, BaseException):
+            raise found
+        return found
+
+    def _read(self, target: httpx.URL, url: str, started: float) -> tuple[httpx.Response, bytes]:
+        """The answer and its body (of a 200), read a piece at a time, so that an answer
+        taking longer than `max_answer_seconds` or growing past `max_answer_bytes` (once
+        decompressed) stops being read."""
         with self._http.stream("GET", target) as response:
             if response.status_code != 200:
                 return response, b""
@@ -622,11 +647,13 @@ class KoladaClient:
                         f"GET {url}: the answer is larger than {self.max_answer_bytes} bytes"
                     )
                 if time.monotonic() - started > self.max_answer_seconds:
-                    raise KoladaRequestError(
-                        f"GET {url}: the answer took more than {self.max_answer_seconds:g} "
-                        "seconds to arrive"
-                    )
+                    raise self._too_slow(url)
             return response, bytes(body)
+
+    def _too_slow(self, url: str) -> KoladaRequestError:
+        return KoladaRequestError(
+            f"GET {url}: the answer took more than {self.max_answer_seconds:g} seconds to arrive"
+        )
 
 
 class KoladaFile:

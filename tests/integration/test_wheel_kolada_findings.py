@@ -72,8 +72,9 @@ def test_a_from_date_in_a_look_alike_form_is_refused_and_starts_no_job(
 class HostileKolada:
     """A local server answering every GET with `body` (or `body(path and query)`) in
     `chunk`-byte pieces, `pause` seconds apart, then `forever` repeated without end (no
-    Content-Length): a slow or endless answer. It stops writing when the client hangs up or
-    the test ends. `requests` lists the paths asked for."""
+    Content-Length): a slow or endless answer. `raw`: no status line or headers of its own,
+    the body is the whole answer. It stops writing when the client hangs up or the test ends.
+    `requests` lists the paths asked for."""
 
     def __init__(
         self,
@@ -82,19 +83,22 @@ class HostileKolada:
         forever: bytes = b"",
         chunk: int = 65536,
         pause: float = 0.0,
+        raw: bool = False,
     ) -> None:
         self.body, self.forever, self.chunk, self.pause = body, forever, chunk, pause
+        self.raw = raw
         self.stopped = threading.Event()
         self.requests: list[str] = []
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Connection", "close")
-                self.end_headers()
                 owner.requests.append(self.path)
+                if not owner.raw:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Connection", "close")
+                    self.end_headers()
                 with contextlib.suppress(OSError):  # the client hung up, as it should
                     owner.write(self.wfile, self.path)
 
@@ -150,6 +154,18 @@ def test_an_answer_that_trickles_without_end_fails_the_request_instead_of_hangin
     # a byte of whitespace (valid JSON padding) every 20 ms: no read ever times out
     with (
         HostileKolada(b'{"values": []', forever=b" ", chunk=1, pause=0.02) as server,
+        pytest.raises(KoladaRequestError, match="seconds"),
+    ):
+        fetch(server, max_answer_seconds=0.5)
+
+
+def test_headers_that_trickle_without_end_fail_the_request_instead_of_hanging() -> None:
+    # a byte of a header every 20 ms: no read waits long enough to time out, and the headers
+    # never end (h11 stops only at its header size limit, an hour or so away at this pace)
+    with (
+        HostileKolada(
+            b"HTTP/1.1 200 OK\r\nX-Pad: ", forever=b"a", chunk=1, pause=0.02, raw=True
+        ) as server,
         pytest.raises(KoladaRequestError, match="seconds"),
     ):
         fetch(server, max_answer_seconds=0.5)
