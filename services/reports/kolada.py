@@ -332,6 +332,15 @@ def data_path(kpis: Sequence[str], municipalities: Sequence[str], years: Sequenc
     )
 
 
+def rows_at_most(path: str) -> int:
+    """How many rows a data path (`data_path`) can be answered with: Kolada has one row per
+    (kpi, municipality, year) it names."""
+    parts = path.split("/")  # "", v3, data, kpi, K, municipality, M, year, Y
+    if len(parts) != 9 or parts[1:4] != ["v3", "data", "kpi"]:
+        raise ValueError(f"not a data path: {path!r}")
+    return math.prod(len(parts[i].split(",")) for i in (4, 6, 8))
+
+
 def parse_from_date(raw: dt.date | str) -> dt.date:
     if isinstance(raw, dt.datetime):
         raise ValueError(f"from_date: a date, not a date-time {raw!r}")
@@ -519,19 +528,21 @@ class KoladaClient:
         when given), one request per chunk of at most 25 ids a segment, each paged through.
         The arguments are checked at once (ValueError); the requests go as it is iterated."""
         query = data_query(self.per_page, from_date)
-        urls = [
-            f"{self.base_url}{path}?{query}" for path in data_paths(kpis, municipalities, years)
+        requests = [
+            (f"{self.base_url}{path}?{query}", rows_at_most(path))
+            for path in data_paths(kpis, municipalities, years)
         ]
-        return (o for url in urls for page in self.pages(url) for o in page)
+        return (o for url, rows in requests for page in self.pages(url, rows) for o in page)
 
-    def pages(self, first_url: str) -> Iterator[list[KoladaValue]]:
-        """The observations of each page, following `next_url` until it is null. A page that
-        repeats an earlier one's rows is a loop, whatever its URL: Kolada's rows are each one
-        (kpi, municipality, year), so a server naming ever new URLs (page=2, 3, ...) for the
-        same rows would otherwise be read max_pages times over."""
+    def pages(self, first_url: str, max_rows: int | None = None) -> Iterator[list[KoladaValue]]:
+        """The observations of each page, following `next_url` until it is null. Kolada's rows
+        are each one (kpi, municipality, year), so a page that repeats an earlier one's rows is
+        a loop whatever its URL, and more than `max_rows` rows in all (the keys the request
+        names) are pages without end: either would otherwise be read max_pages times over."""
         url = checked_next_url(self.base_url, self.base_url + "/", first_url)
         seen: set[str] = set()
         contents: set[str] = set()
+        rows = 0
         while True:
             if url in seen:
                 raise KoladaFormatError(f"next_url {url} was read already: the pages loop")
@@ -546,6 +557,12 @@ class KoladaClient:
                     f"{url} repeats the rows of an earlier page: the pages loop"
                 )
             contents.add(content)
+            rows += len(page.rows)
+            if max_rows is not None and rows > max_rows:
+                raise KoladaFormatError(
+                    f"{url}: more rows than the {max_rows} (kpi, municipality, year) asked for "
+                    f"from {first_url}: the pages do not end"
+                )
             yield parse_values(page, where)
             if page.next_url is None:
                 return

@@ -191,6 +191,18 @@ def test_pages_that_only_repeat_themselves_under_new_urls_are_a_loop_not_endless
     assert len(server.requests) == 2, server.requests
 
 
+def test_pages_without_end_of_new_rows_stop_once_there_are_more_rows_than_were_asked_for() -> None:
+    def page(path: str) -> bytes:  # a new value on each page, and always a "next" page
+        number = int(path.rsplit("page=", 1)[1].split("&")[0]) if "page=" in path else 1
+        rows = [of("1471", 2024, value("T", float(number))) | {"kpi": "N15419"}]
+        return json.dumps({"values": rows, "next_url": f"/v3/data?page={number + 1}"}).encode()
+
+    # one KPI, one municipality, one year: Kolada has one row for it, never a second page
+    with HostileKolada(page) as server, pytest.raises(KoladaFormatError, match="more rows"):
+        fetch(server)
+    assert len(server.requests) == 2, server.requests
+
+
 def test_the_mean_of_huge_comparison_values_is_a_number_not_infinity_in_the_json(
     goals: Runtime, reports: Runtime, tmp_path: Path
 ) -> None:

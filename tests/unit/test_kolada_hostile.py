@@ -8,7 +8,13 @@ import json
 
 import pytest
 
-from services.reports.kolada import KoladaFormatError, parse_document, parse_row
+from services.reports.kolada import (
+    KoladaFormatError,
+    data_path,
+    parse_document,
+    parse_row,
+    rows_at_most,
+)
 
 
 def test_an_integer_too_large_for_a_float_is_a_format_error_naming_the_value() -> None:
@@ -19,3 +25,10 @@ def test_an_integer_too_large_for_a_float_is_a_format_error_naming_the_value() -
         parse_row(huge)
     with pytest.raises(KoladaFormatError, match=r"file\[0\]\.values\[0\]\.value"):
         parse_document([huge])
+
+
+def test_a_data_path_is_answered_with_at_most_one_row_per_key_it_names() -> None:
+    path = data_path(["N1", "N2"], ["1471", "1494", "1495"], ["2023", "2024"])
+    assert rows_at_most(path) == 12
+    with pytest.raises(ValueError, match="not a data path"):
+        rows_at_most("/v3/municipality/1471")
