@@ -24,7 +24,9 @@ from services.reports.kolada import (
     KoladaValue,
 )
 from services.reports.kolada_import import import_kolada
+from shared import values
 from shared.runtime import Runtime
+from tests.integration.test_calendar_http import COUNCIL_EDITOR, DEADLINES, KF
 from tests.integration.test_kolada_cli import cli
 from tests.integration.test_kolada_http import events
 from tests.integration.test_kolada_import import ELIGIBLE, of, value
@@ -251,3 +253,37 @@ def test_a_file_larger_than_the_limit_is_refused_before_it_is_read_whole(
     with pytest.raises(KoladaFormatError, match="larger than 4000 bytes"):
         list(KoladaFile(saved, max_bytes=4000).data(["N15419"], ["1471"], [2024]))
     assert list(KoladaFile(saved, max_bytes=6000).data(["N15419"], ["1471"], [2024])) == []
+
+
+# -- the annual wheel ------------------------------------------------------------------------
+
+
+def test_a_decision_date_in_a_look_alike_form_is_refused_and_decides_nothing(
+    goals: Runtime, reports: Runtime
+) -> None:
+    feed_seeded_goals(goals, reports)
+    council = SignedClient(create_app(reports.config, reports), COUNCIL_EDITOR)
+    today = values.today()
+    # marshmallow's Date reads each of these as a day (date.fromisoformat's other ISO forms)
+    look_alikes = [
+        today.strftime("%Y%m%d"),
+        "{}-W{:02d}-{}".format(*today.isocalendar()),
+        f"{today.year}-{today.timetuple().tm_yday:03d}",
+    ]
+    before = events(reports)
+    body = {"kind": "results_due", "year": 2025, "date": "2026-01-31", "minute_ref": "KF §1"}
+    for text in look_alikes:
+        answer = council.post(DEADLINES, {**body, "decided_by": KF, "decided_on": text})
+        assert answer.status_code == 422, (text, answer.get_json())
+        assert "decided_on" in answer.get_json()["errors"], (text, answer.get_json())
+    assert events(reports) == before
+    made = council.post(DEADLINES, {**body, "decided_by": KF, "decided_on": today.isoformat()})
+    assert made.status_code == 201, made.get_json()
+    for text in look_alikes:
+        moved = council.post(
+            f"{DEADLINES}/{made.get_json()['id']}/change",
+            {"date": "2026-02-02", "reason": "Helg", "decided_by": KF, "decided_on": text},
+        )
+        assert moved.status_code == 422, (text, moved.get_json())
+        assert "decided_on" in moved.get_json()["errors"], (text, moved.get_json())
+    assert events(reports) == before + 1
