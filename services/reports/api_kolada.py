@@ -3,7 +3,7 @@
 - `GET /api/v1/indicators/<indicator_id>/comparisons?year=&as_of=`: the municipality's value
   beside the comparison municipalities' and their mean (services/reports/comparisons.py);
 - `POST /api/v1/imports/kolada` (an administrator; body optional `years`, `from_date`): starts
-  an import job, 202 with its status resource in Location;
+  an import job, 202 with its status resource in Location (409 while another one runs);
 - `GET /api/v1/imports/kolada/<job_id>`: queued, running, done or failed, with the counts.
 
 The import always reads Kolada at the configured KOLADA_BASE_URL: no request names a URL.

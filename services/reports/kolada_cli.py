@@ -26,7 +26,7 @@ from services.reports.kolada import KoladaError, KoladaFile, KoladaSource
 from services.reports.kolada_import import ImportReport
 from shared import values
 from shared.cli import Command
-from shared.errors import InvalidInput
+from shared.errors import InvalidInput, RuleViolation
 from shared.runtime import Runtime
 
 BAR_WIDTH = 30
@@ -117,7 +117,11 @@ def run(args: argparse.Namespace, runtime: Runtime) -> int:
         return 2
     source: KoladaSource = KoladaFile(args.file) if args.file else kolada_jobs.client_for(runtime)
     by = os.environ.get("STYRKORT_ADMIN") or f"cli:{getpass.getuser()}"
-    job = kolada_jobs.create_job(runtime, by, years, args.from_date)
+    try:
+        job = kolada_jobs.create_job(runtime, by, years, args.from_date)
+    except RuleViolation as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     where = args.file or runtime.config.kolada_base_url
     print(f"reports: Kolada import job {job} from {where}, years {years[0]}-{years[-1]}")
     show, end = bar(sys.stderr)

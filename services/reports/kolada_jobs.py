@@ -25,6 +25,7 @@ from psycopg.types.json import Jsonb
 
 from services.reports.kolada import KoladaClient, KoladaSource
 from services.reports.kolada_import import ImportReport, import_kolada
+from shared.errors import RuleViolation
 from shared.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,11 @@ DEFAULT_YEARS = 10
 MAX_YEARS = 50
 #: the job's counts are written at most this often (seconds)
 PROGRESS_EVERY = 1.0
+#: a queued or running job not updated for this long is taken to have stopped with its process
+#: (a request waits at most 300 s, a 429 at most 4 x 120 s: a live job moves more often)
+STALE_AFTER = dt.timedelta(minutes=15)
+#: the advisory lock that makes "none running? then queue one" one step
+ONE_AT_A_TIME_LOCK = 7_104_263_571
 
 
 def default_years(today: dt.date | None = None, count: int = DEFAULT_YEARS) -> list[int]:
@@ -54,8 +60,24 @@ def client_for(runtime: Runtime) -> KoladaSource:
 def create_job(
     runtime: Runtime, requested_by: str, years: Sequence[int], from_date: dt.date | None
 ) -> str:
+    """A new queued job; RuleViolation (409) while another is queued or running. Each job has
+    its own throttle, so two at once would ask Kolada twice as often as configured. A job
+    whose counts have not moved for STALE_AFTER (its process stopped) is not in the way."""
     job_id = str(uuid.uuid4())
-    with runtime.pool.connection() as conn:
+    with runtime.pool.connection() as conn, conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", [ONE_AT_A_TIME_LOCK])
+        busy = conn.execute(
+            "SELECT id::text FROM kolada_jobs WHERE state IN ('queued', 'running') "
+            "AND updated_at > now() - make_interval(secs => %s) ORDER BY created_at LIMIT 1",
+            [STALE_AFTER.total_seconds()],
+        ).fetchone()
+        if busy is not None:
+            raise RuleViolation(
+                f"the Kolada import job {busy[0]} is running: one import at a time (see it "
+                "at its URL, start another once it is done)",
+                {"job": ["another import is running"]},
+                job=f"/api/v1/imports/kolada/{busy[0]}",
+            )
         conn.execute(
             "INSERT INTO kolada_jobs (id, state, requested_by, years, from_date) "
             "VALUES (%s, 'queued', %s, %s, %s)",

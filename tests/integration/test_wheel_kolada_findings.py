@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from services.reports import kolada_jobs
 from services.reports.app import create_app
 from services.reports.kolada import (
     KoladaClient,
@@ -66,6 +67,31 @@ def test_a_from_date_in_a_look_alike_form_is_refused_and_starts_no_job(
         assert answer.status_code == 422, (text, answer.get_json())
         assert "from_date" in answer.get_json()["errors"], (text, answer.get_json())
     assert jobs(reports) == 0 and events(reports) == before
+
+
+def test_a_second_import_while_one_runs_is_a_409_naming_it_until_the_first_is_stale(
+    goals: Runtime, reports: Runtime
+) -> None:
+    feed_seeded_goals(goals, reports)
+    admin = SignedClient(create_app(reports.config, reports), ADMIN)
+    running = kolada_jobs.create_job(reports, "key:other-admin", [2024], None)
+    with connect(reports) as conn:
+        conn.execute("UPDATE kolada_jobs SET state = 'running' WHERE id = %s", [running])
+    # each job has its own throttle: two at once would ask Kolada twice as often
+    again = admin.post(IMPORTS, {"years": [2024]})
+    assert again.status_code == 409, again.get_json()
+    problem = again.get_json()
+    assert problem["job"] == f"{IMPORTS}/{running}" and running in problem["detail"]
+    assert jobs(reports) == 1
+    # a job whose process stopped stays "running": once it has not moved for long, it is
+    # no longer in the way (the import is resumable, the new job finishes the work)
+    with connect(reports) as conn:
+        conn.execute(
+            "UPDATE kolada_jobs SET updated_at = now() - interval '1 hour' WHERE id = %s",
+            [running],
+        )
+    assert admin.post(IMPORTS, {"years": [2024]}).status_code == 202
+    assert jobs(reports) == 2
 
 
 # -- a hostile Kolada ------------------------------------------------------------------------
@@ -287,3 +313,11 @@ def test_a_decision_date_in_a_look_alike_form_is_refused_and_decides_nothing(
         assert moved.status_code == 422, (text, moved.get_json())
         assert "decided_on" in moved.get_json()["errors"], (text, moved.get_json())
     assert events(reports) == before + 1
+
+
+def test_the_cli_refuses_to_start_while_an_import_runs(goals: Runtime, reports: Runtime) -> None:
+    feed_seeded_goals(goals, reports)
+    running = kolada_jobs.create_job(reports, "key:admin", [2024], None)
+    refused = cli(reports, "--years", "2024")
+    assert refused.returncode == 1 and running in refused.stderr, refused.stderr
+    assert "Traceback" not in refused.stderr and jobs(reports) == 1
