@@ -332,13 +332,44 @@ def data_path(kpis: Sequence[str], municipalities: Sequence[str], years: Sequenc
     )
 
 
-def rows_at_most(path: str) -> int:
-    """How many rows a data path (`data_path`) can be answered with: Kolada has one row per
-    (kpi, municipality, year) it names."""
+@dataclass(frozen=True)
+class Asked:
+    """What one data request names: Kolada answers it with one row per (kpi, municipality,
+    year) of these, and with no other row."""
+
+    kpis: frozenset[str]
+    municipalities: frozenset[str]
+    years: frozenset[int]
+
+    @property
+    def rows(self) -> int:
+        """The most rows the answer can hold."""
+        return len(self.kpis) * len(self.municipalities) * len(self.years)
+
+    def check(self, observation: KoladaValue, where: str) -> None:
+        """A row of another KPI, municipality or year is refused: an import records only
+        the years (and KPIs) its job names."""
+        o = observation
+        if (
+            o.kpi not in self.kpis
+            or o.municipality not in self.municipalities
+            or o.year not in self.years
+        ):
+            raise KoladaFormatError(
+                f"{where}: a row of {o.kpi}, {o.municipality}, {o.year}, not asked for"
+            )
+
+
+def asked_by(path: str) -> Asked:
+    """The keys a data path (`data_path`) names."""
     parts = path.split("/")  # "", v3, data, kpi, K, municipality, M, year, Y
     if len(parts) != 9 or parts[1:4] != ["v3", "data", "kpi"]:
         raise ValueError(f"not a data path: {path!r}")
-    return math.prod(len(parts[i].split(",")) for i in (4, 6, 8))
+    return Asked(
+        frozenset(parts[4].split(",")),
+        frozenset(parts[6].split(",")),
+        frozenset(int(y) for y in parts[8].split(",")),
+    )
 
 
 def parse_from_date(raw: dt.date | str) -> dt.date:
@@ -529,16 +560,17 @@ class KoladaClient:
         The arguments are checked at once (ValueError); the requests go as it is iterated."""
         query = data_query(self.per_page, from_date)
         requests = [
-            (f"{self.base_url}{path}?{query}", rows_at_most(path))
+            (f"{self.base_url}{path}?{query}", asked_by(path))
             for path in data_paths(kpis, municipalities, years)
         ]
-        return (o for url, rows in requests for page in self.pages(url, rows) for o in page)
+        return (o for url, asked in requests for page in self.pages(url, asked) for o in page)
 
-    def pages(self, first_url: str, max_rows: int | None = None) -> Iterator[list[KoladaValue]]:
+    def pages(self, first_url: str, asked: Asked | None = None) -> Iterator[list[KoladaValue]]:
         """The observations of each page, following `next_url` until it is null. Kolada's rows
         are each one (kpi, municipality, year), so a page that repeats an earlier one's rows is
-        a loop whatever its URL, and more than `max_rows` rows in all (the keys the request
-        names) are pages without end: either would otherwise be read max_pages times over."""
+        a loop whatever its URL, and more rows in all than `asked` names are pages without
+        end: either would otherwise be read max_pages times over. A row `asked` does not name
+        is refused."""
         url = checked_next_url(self.base_url, self.base_url + "/", first_url)
         seen: set[str] = set()
         contents: set[str] = set()
@@ -558,12 +590,16 @@ class KoladaClient:
                 )
             contents.add(content)
             rows += len(page.rows)
-            if max_rows is not None and rows > max_rows:
+            if asked is not None and rows > asked.rows:
                 raise KoladaFormatError(
-                    f"{url}: more rows than the {max_rows} (kpi, municipality, year) asked for "
-                    f"from {first_url}: the pages do not end"
+                    f"{url}: more rows than the {asked.rows} (kpi, municipality, year) asked "
+                    f"for from {first_url}: the pages do not end"
                 )
-            yield parse_values(page, where)
+            found = parse_values(page, where)
+            if asked is not None:
+                for o in found:
+                    asked.check(o, where)
+            yield found
             if page.next_url is None:
                 return
             url = checked_next_url(self.base_url, url, page.next_url)

@@ -321,3 +321,27 @@ def test_the_cli_refuses_to_start_while_an_import_runs(goals: Runtime, reports: 
     refused = cli(reports, "--years", "2024")
     assert refused.returncode == 1 and running in refused.stderr, refused.stderr
     assert "Traceback" not in refused.stderr and jobs(reports) == 1
+
+
+def test_rows_of_a_year_kpi_or_municipality_not_asked_for_are_refused_and_record_nothing(
+    goals: Runtime, reports: Runtime
+) -> None:
+    feed_seeded_goals(goals, reports)
+    asked = of("1471", 2024, value("T", 85.0)) | {"kpi": "N15419"}
+    for stray in (
+        asked | {"period": 2019},  # a year the job does not cover
+        asked | {"kpi": "N00001"},
+        asked | {"municipality": "0180"},
+    ):
+        page = json.dumps({"values": [stray], "next_url": None}).encode()
+        with HostileKolada(page) as server, pytest.raises(KoladaFormatError, match="not asked"):
+            fetch(server)
+    before = events(reports)
+    stray_year = json.dumps({"values": [asked | {"period": 2019}]}).encode()
+    with (
+        HostileKolada(stray_year) as server,
+        KoladaClient(server.base_url, requests_per_second=0, max_retries=0) as client,
+        pytest.raises(KoladaFormatError),
+    ):
+        import_kolada(reports, client, years=[2024])
+    assert events(reports) == before

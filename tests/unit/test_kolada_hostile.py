@@ -10,10 +10,10 @@ import pytest
 
 from services.reports.kolada import (
     KoladaFormatError,
+    asked_by,
     data_path,
     parse_document,
     parse_row,
-    rows_at_most,
 )
 
 
@@ -29,6 +29,7 @@ def test_an_integer_too_large_for_a_float_is_a_format_error_naming_the_value() -
 
 def test_a_data_path_is_answered_with_at_most_one_row_per_key_it_names() -> None:
     path = data_path(["N1", "N2"], ["1471", "1494", "1495"], ["2023", "2024"])
-    assert rows_at_most(path) == 12
+    asked = asked_by(path)
+    assert asked.rows == 12 and asked.years == {2023, 2024} and asked.kpis == {"N1", "N2"}
     with pytest.raises(ValueError, match="not a data path"):
-        rows_at_most("/v3/municipality/1471")
+        asked_by("/v3/municipality/1471")
