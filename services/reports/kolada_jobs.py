@@ -5,8 +5,10 @@ its state, and run in a thread of the web process that accepted it (POST
 The job's `counts` are the import's report as it goes (services/reports/kolada_import.py):
 fetched / new / corrected / unchanged / withdrawn / no_data / refused over results and
 comparison values, then per kind. The source is always Kolada at the configured base URL
-(KOLADA_BASE_URL), never a URL from a request. A job whose process stopped stays `running`;
-run the import again: it is resumable (it records only what is missing).
+(KOLADA_BASE_URL), never a URL from a request. One job at a time: a new one is refused while
+another is queued or running. A running job's heartbeat touches it every HEARTBEAT_EVERY
+seconds; one without a sign of life for STALE_AFTER (its process stopped) reads as failed and is
+no longer in the way. Run the import again: it is resumable (it records only what is missing).
 """
 
 from __future__ import annotations
@@ -37,8 +39,9 @@ MAX_YEARS = 50
 #: the job's counts are written at most this often (seconds)
 PROGRESS_EVERY = 1.0
 #: a queued or running job not updated for this long is taken to have stopped with its process
-#: (a request waits at most 300 s, a 429 at most 4 x 120 s: a live job moves more often)
+#: (a running job's heartbeat updates it every HEARTBEAT_EVERY seconds, however slow Kolada is)
 STALE_AFTER = dt.timedelta(minutes=15)
+HEARTBEAT_EVERY = 60.0
 #: the advisory lock that makes "none running? then queue one" one step
 ONE_AT_A_TIME_LOCK = 7_104_263_571
 
@@ -62,7 +65,7 @@ def create_job(
 ) -> str:
     """A new queued job; RuleViolation (409) while another is queued or running. Each job has
     its own throttle, so two at once would ask Kolada twice as often as configured. A job
-    whose counts have not moved for STALE_AFTER (its process stopped) is not in the way."""
+    without a sign of life for STALE_AFTER (its process stopped) is not in the way."""
     job_id = str(uuid.uuid4())
     with runtime.pool.connection() as conn, conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", [ONE_AT_A_TIME_LOCK])
@@ -96,12 +99,20 @@ def get_job(runtime: Runtime, job_id: str) -> dict[str, Any] | None:
     with runtime.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
         row = cur.execute(
             """SELECT id::text AS id, state, requested_by, years, from_date, counts, error,
-                      created_at, started_at, finished_at, updated_at
+                      created_at, started_at, finished_at, updated_at,
+                      updated_at < now() - make_interval(secs => %s) AS stale
                  FROM kolada_jobs WHERE id = %s""",
-            [job_id],
+            [STALE_AFTER.total_seconds(), job_id],
         ).fetchone()
     if row is None:
         return None
+    if row.pop("stale") and row["state"] in ("queued", "running"):
+        # no heartbeat for STALE_AFTER: its process stopped, and the job will never end
+        row["state"] = "failed"
+        row["error"] = (
+            f"the job showed no sign of life since {row['updated_at'].isoformat()}: its "
+            "process stopped; start the import again (it is resumable)"
+        )
     counts = row.pop("counts") or {}
     totals = {
         k: counts.get(k, 0)
@@ -125,6 +136,26 @@ def _canonical_uuid(text: str) -> bool:
         return False
 
 
+def _heartbeat(runtime: Runtime, job_id: str, every: float) -> Callable[[], None]:
+    """Touch the running job's updated_at every `every` seconds in a thread; what stops it."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(every):
+            try:
+                with runtime.pool.connection() as conn:
+                    conn.execute(
+                        "UPDATE kolada_jobs SET updated_at = now() "
+                        "WHERE id = %s AND state = 'running'",
+                        [job_id],
+                    )
+            except Exception:  # a missed beat is no reason to stop the import
+                log.warning("Kolada import job %s: heartbeat failed", job_id, exc_info=True)
+
+    threading.Thread(target=beat, name=f"kolada-beat-{job_id[:8]}", daemon=True).start()
+    return stop.set
+
+
 def _set(runtime: Runtime, job_id: str, **values: Any) -> None:
     assignments = sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(k)) for k in values)
     with runtime.pool.connection() as conn:
@@ -146,11 +177,15 @@ def run_job(
     municipality: str | None = None,
     comparisons: Sequence[str] | None = None,
     progress: Callable[[ImportReport], None] | None = None,
+    heartbeat_every: float = HEARTBEAT_EVERY,
 ) -> ImportReport:
     """Run a recorded job: running, its counts as it goes (at most once a PROGRESS_EVERY
-    seconds), then done or failed with the error. Closes the source. Re-raises a failure."""
+    seconds) and a heartbeat (every `heartbeat_every` seconds, so that a job waiting on a slow
+    Kolada is not taken for one whose process stopped), then done or failed with the error.
+    Closes the source. Re-raises a failure."""
     config = runtime.config
     _set(runtime, job_id, state="running", started_at=dt.datetime.now(dt.UTC))
+    stop_heartbeat = _heartbeat(runtime, job_id, heartbeat_every)
     last = [0.0]
 
     def report(now: ImportReport) -> None:
@@ -183,6 +218,7 @@ def run_job(
         )
         raise
     finally:
+        stop_heartbeat()
         source.close()
     _set(
         runtime,

@@ -8,7 +8,7 @@ import contextlib
 import json
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ from tests.integration.test_calendar_http import COUNCIL_EDITOR, DEADLINES, KF
 from tests.integration.test_kolada_cli import cli
 from tests.integration.test_kolada_http import events
 from tests.integration.test_kolada_import import ELIGIBLE, of, value
-from tests.support import ADMIN, READER, SignedClient, connect, feed_seeded_goals
+from tests.support import ADMIN, READER, SignedClient, connect, feed_seeded_goals, wait_for
 
 IMPORTS = "/api/v1/imports/kolada"
 
@@ -92,6 +92,50 @@ def test_a_second_import_while_one_runs_is_a_409_naming_it_until_the_first_is_st
         )
     assert admin.post(IMPORTS, {"years": [2024]}).status_code == 202
     assert jobs(reports) == 2
+
+
+def test_a_job_whose_process_stopped_shows_as_failed_not_running_forever(
+    goals: Runtime, reports: Runtime
+) -> None:
+    feed_seeded_goals(goals, reports)
+    admin = SignedClient(create_app(reports.config, reports), ADMIN)
+    stopped = kolada_jobs.create_job(reports, "key:admin", [2024], None)
+    with connect(reports) as conn:
+        conn.execute(
+            "UPDATE kolada_jobs SET state = 'running', updated_at = now() - interval '1 hour' "
+            "WHERE id = %s",
+            [stopped],
+        )
+    job = admin.get(f"{IMPORTS}/{stopped}").get_json()
+    assert job["state"] == "failed" and "start the import again" in job["error"], job
+
+
+def test_a_running_job_shows_a_sign_of_life_while_its_source_is_slow(
+    goals: Runtime, reports: Runtime
+) -> None:
+    feed_seeded_goals(goals, reports)
+    job_id = kolada_jobs.create_job(reports, "key:admin", [2024], None)
+
+    def age(interval: str) -> None:
+        with connect(reports) as conn:
+            conn.execute(f"UPDATE kolada_jobs SET updated_at = now() - interval '{interval}'")
+
+    def updated() -> Any:
+        with connect(reports) as conn:
+            row = conn.execute("SELECT updated_at > now() - interval '1 minute' FROM kolada_jobs")
+            return (row.fetchone() or (False,))[0]
+
+    class Slow:  # a source that answers only once the job has shown a sign of life
+        def data(self, *args: Any, **kwargs: Any) -> Iterator[KoladaValue]:
+            age("1 hour")  # as if Kolada had kept it waiting that long
+            wait_for(updated, 30.0, "the job's heartbeat")
+            return iter(())
+
+        def close(self) -> None:
+            pass
+
+    done = kolada_jobs.run_job(reports, job_id, Slow(), years=[2024], heartbeat_every=0.05)
+    assert done.fetched == 0
 
 
 # -- a hostile Kolada ------------------------------------------------------------------------
