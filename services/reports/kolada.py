@@ -5,7 +5,8 @@ Groundwork for importing Kolada results into reports (`source = "kolada"`); noth
 anything. The module has two halves:
 
 - **Pure functions** (no I/O): `parse_period`, `parse_row`, `parse_page`, `parse_document`,
-  `data_path`, `data_query`, `chunked`, `checked_next_url`, `parse_retry_after`, `fold`.
+  `data_path`, `data_query`, `chunked`, `checked_next_url`, `parse_retry_after`, `fold`,
+  `asked_by`.
 - **I/O**: `KoladaClient` (HTTP with httpx: throttle, 429/5xx retries, paging by `next_url`),
   `KoladaFile` (a saved JSON file), and `open_source`, which picks one of them.
 
@@ -13,7 +14,9 @@ Kolada v3 answers `{"values": [...], "count": n, "next_url": url | null, "previo
 a data row is `{"kpi": "N15428", "municipality": "1471", "period": 2024, "values": [{"gender":
 "T" | "K" | "M", "count": 1, "status": "", "value": 76.4 | null, "isdeleted": false}]}`.
 Paging follows `next_url` until it is null (`count` is never used for paging); a `next_url` on
-another origin than the base URL is refused, never followed. A null `value` is "no data"; an
+another origin than the base URL is refused, never followed; so are a page repeating an earlier
+page's rows (a loop), more rows than the request names, and a row it does not name. An answer
+is read within `max_answer_seconds` and `max_answer_bytes`. A null `value` is "no data"; an
 `isdeleted: true` value is a withdrawal (its `value` is dropped).
 
 **The file format** (`KoladaFile`, or `open_source("path/to/file.json")`): UTF-8 JSON, one of
