@@ -3,7 +3,7 @@
 - `GET /api/v1/indicators/<indicator_id>/comparisons?year=&as_of=`: the municipality's value
   beside the comparison municipalities' and their mean (services/reports/comparisons.py);
 - `POST /api/v1/imports/kolada` (an administrator; body optional `years`, `from_date`): starts
-  an import job, 202 with its status resource in Location;
+  an import job, 202 with its status resource in Location (409 while another one runs);
 - `GET /api/v1/imports/kolada/<job_id>`: queued, running, done or failed, with the counts.
 
 The import always reads Kolada at the configured KOLADA_BASE_URL: no request names a URL.
@@ -17,6 +17,7 @@ from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from services.reports import comparisons, known, kolada_jobs
+from services.reports.domain import calendar
 from shared import values
 from shared.errors import Forbidden, NotFound
 from shared.http import Blueprint, current_identity, require_role
@@ -67,8 +68,14 @@ class StartImportSchema(Schema):
             f"{kolada_jobs.DEFAULT_YEARS} finished years"
         },
     )
-    from_date = fields.Date(
-        metadata={"description": "only values Kolada changed on or after this date (YYYY-MM-DD)"}
+    #: text parsed strictly (calendar.parse_date): marshmallow's Date also reads "20240101"
+    #: and "2024-W01-1" as dates
+    from_date = fields.Str(
+        validate=validate.Length(min=1, max=40),
+        metadata={
+            "format": "date",
+            "description": "only values Kolada changed on or after this date (YYYY-MM-DD)",
+        },
     )
 
 
@@ -193,9 +200,8 @@ def imports_blueprint(runtime: Runtime) -> Blueprint:
             actor = require_admin("start a Kolada import")
             years = sorted({values.year(y, "years") for y in body.get("years", [])})
             years = years or kolada_jobs.default_years()
-            from_date = body.get("from_date")
-            if from_date is not None:
-                values.year(from_date.year, "from_date")
+            raw_date = body.get("from_date")
+            from_date = None if raw_date is None else calendar.parse_date(raw_date, "from_date")
             job_id = kolada_jobs.create_job(runtime, actor, years, from_date)
             kolada_jobs.start_job_thread(runtime, job_id, years, from_date)
             job = kolada_jobs.get_job(runtime, job_id)

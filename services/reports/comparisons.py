@@ -79,12 +79,21 @@ def for_indicators(
                     "men": mine.get("men"),
                 },
                 "comparisons": listed,
-                "mean": sum(found) / len(found) if found else None,
+                "mean": mean(found),
                 "source": SOURCE_LABEL,
                 "label": LABEL,
             }
         out[indicator_id] = by_year
     return out
+
+
+def mean(found: Sequence[float]) -> float | None:
+    """The mean, or None of nothing. Each value is divided before the sum, so values near the
+    largest float (which Kolada may send and a result may hold) give their mean, not an
+    infinity that the JSON answer would carry as `Infinity`, which is not JSON."""
+    if not found:
+        return None
+    return sum(v / len(found) for v in found)
 
 
 _NO_DATA: dict[str, Any] = {

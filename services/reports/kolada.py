@@ -5,7 +5,8 @@ Groundwork for importing Kolada results into reports (`source = "kolada"`); noth
 anything. The module has two halves:
 
 - **Pure functions** (no I/O): `parse_period`, `parse_row`, `parse_page`, `parse_document`,
-  `data_path`, `data_query`, `chunked`, `checked_next_url`, `parse_retry_after`, `fold`.
+  `data_path`, `data_query`, `chunked`, `checked_next_url`, `parse_retry_after`, `fold`,
+  `asked_by`.
 - **I/O**: `KoladaClient` (HTTP with httpx: throttle, 429/5xx retries, paging by `next_url`),
   `KoladaFile` (a saved JSON file), and `open_source`, which picks one of them.
 
@@ -13,7 +14,9 @@ Kolada v3 answers `{"values": [...], "count": n, "next_url": url | null, "previo
 a data row is `{"kpi": "N15428", "municipality": "1471", "period": 2024, "values": [{"gender":
 "T" | "K" | "M", "count": 1, "status": "", "value": 76.4 | null, "isdeleted": false}]}`.
 Paging follows `next_url` until it is null (`count` is never used for paging); a `next_url` on
-another origin than the base URL is refused, never followed. A null `value` is "no data"; an
+another origin than the base URL is refused, never followed; so are a page repeating an earlier
+page's rows (a loop), more rows than the request names, and a row it does not name. An answer
+is read within `max_answer_seconds` and `max_answer_bytes`. A null `value` is "no data"; an
 `isdeleted: true` value is a withdrawal (its `value` is dropped).
 
 **The file format** (`KoladaFile`, or `open_source("path/to/file.json")`): UTF-8 JSON, one of
@@ -27,10 +30,12 @@ requested KPIs, municipalities and years, and `from_date` does not narrow it.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import math
 import os
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -156,7 +161,10 @@ def _value(raw: object, where: str) -> float | None:
         return None
     if isinstance(raw, bool) or not isinstance(raw, int | float):
         raise KoladaFormatError(f"{where}: a number or null, not {raw!r}")
-    number = float(raw)
+    try:
+        number = float(raw)
+    except OverflowError:  # an integer beyond any float, e.g. 10**400 from json.loads
+        number = math.inf
     if not math.isfinite(number):
         raise KoladaFormatError(f"{where}: a finite number, not {raw!r}")
     return number
@@ -327,6 +335,46 @@ def data_path(kpis: Sequence[str], municipalities: Sequence[str], years: Sequenc
     )
 
 
+@dataclass(frozen=True)
+class Asked:
+    """What one data request names: Kolada answers it with one row per (kpi, municipality,
+    year) of these, and with no other row."""
+
+    kpis: frozenset[str]
+    municipalities: frozenset[str]
+    years: frozenset[int]
+
+    @property
+    def rows(self) -> int:
+        """The most rows the answer can hold."""
+        return len(self.kpis) * len(self.municipalities) * len(self.years)
+
+    def check(self, observation: KoladaValue, where: str) -> None:
+        """A row of another KPI, municipality or year is refused: an import records only
+        the years (and KPIs) its job names."""
+        o = observation
+        if (
+            o.kpi not in self.kpis
+            or o.municipality not in self.municipalities
+            or o.year not in self.years
+        ):
+            raise KoladaFormatError(
+                f"{where}: a row of {o.kpi}, {o.municipality}, {o.year}, not asked for"
+            )
+
+
+def asked_by(path: str) -> Asked:
+    """The keys a data path (`data_path`) names."""
+    parts = path.split("/")  # "", v3, data, kpi, K, municipality, M, year, Y
+    if len(parts) != 9 or parts[1:4] != ["v3", "data", "kpi"]:
+        raise ValueError(f"not a data path: {path!r}")
+    return Asked(
+        frozenset(parts[4].split(",")),
+        frozenset(parts[6].split(",")),
+        frozenset(int(y) for y in parts[8].split(",")),
+    )
+
+
 def parse_from_date(raw: dt.date | str) -> dt.date:
     if isinstance(raw, dt.datetime):
         raise ValueError(f"from_date: a date, not a date-time {raw!r}")
@@ -394,6 +442,21 @@ def parse_retry_after(raw: str | None) -> float | None:
     return seconds
 
 
+def _fingerprint(rows: Sequence[Mapping[str, object]]) -> str:
+    """A digest of a page's rows, the same for the same rows whatever their keys' order."""
+    text = json.dumps(list(rows), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _json(text: str | bytes, what: str) -> object:
+    """JSON, or a KoladaFormatError naming `what`: a document nested too deeply for Python's
+    parser is a RecursionError, not a ValueError, and would otherwise escape as one."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as e:
+        raise KoladaFormatError(f"{what} is not JSON ({e})") from None
+
+
 # -- I/O -------------------------------------------------------------------------------------------
 
 
@@ -419,6 +482,9 @@ class KoladaClient:
     - `max_retries`: how often one page is asked again after a 429, a 5xx or a network error;
       a 429 waits its `Retry-After` seconds (refused above `max_retry_after`), the others
       `backoff` seconds doubling. Then KoladaRequestError. Another 4xx fails at once.
+    - `max_answer_seconds`, `max_answer_bytes`: one answer read in longer or larger than this
+      fails the request at once. `timeout` bounds each wait for a byte, so without them an
+      answer trickling a byte at a time, or one without end, would hold an import forever.
     - `sleep`, `clock`, `transport`: injectable for tests.
     """
 
@@ -433,6 +499,8 @@ class KoladaClient:
         max_retry_after: float = 120.0,
         max_pages: int = 10_000,
         timeout: float = 30.0,
+        max_answer_seconds: float = 300.0,
+        max_answer_bytes: int = 200_000_000,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         transport: httpx.BaseTransport | None = None,
@@ -446,6 +514,8 @@ class KoladaClient:
             raise ValueError("requests_per_second: 0 (off) or more")
         if max_retries < 0 or max_pages < 1:
             raise ValueError("max_retries: 0 or more; max_pages: 1 or more")
+        if not max_answer_seconds > 0 or max_answer_bytes < 1:
+            raise ValueError("max_answer_seconds and max_answer_bytes: more than 0")
         data_query(per_page)  # validates per_page
         self.base_url = base
         self.per_page = per_page
@@ -453,6 +523,8 @@ class KoladaClient:
         self.backoff = backoff
         self.max_retry_after = max_retry_after
         self.max_pages = max_pages
+        self.max_answer_seconds = max_answer_seconds
+        self.max_answer_bytes = max_answer_bytes
         self._interval = 1.0 / requests_per_second if requests_per_second else 0.0
         self._next_at: float | None = None
         self._sleep = sleep
@@ -490,15 +562,22 @@ class KoladaClient:
         when given), one request per chunk of at most 25 ids a segment, each paged through.
         The arguments are checked at once (ValueError); the requests go as it is iterated."""
         query = data_query(self.per_page, from_date)
-        urls = [
-            f"{self.base_url}{path}?{query}" for path in data_paths(kpis, municipalities, years)
+        requests = [
+            (f"{self.base_url}{path}?{query}", asked_by(path))
+            for path in data_paths(kpis, municipalities, years)
         ]
-        return (o for url in urls for page in self.pages(url) for o in page)
+        return (o for url, asked in requests for page in self.pages(url, asked) for o in page)
 
-    def pages(self, first_url: str) -> Iterator[list[KoladaValue]]:
-        """The observations of each page, following `next_url` until it is null."""
+    def pages(self, first_url: str, asked: Asked | None = None) -> Iterator[list[KoladaValue]]:
+        """The observations of each page, following `next_url` until it is null. Kolada's rows
+        are each one (kpi, municipality, year), so a page that repeats an earlier one's rows is
+        a loop whatever its URL, and more rows in all than `asked` names are pages without
+        end: either would otherwise be read max_pages times over. A row `asked` does not name
+        is refused."""
         url = checked_next_url(self.base_url, self.base_url + "/", first_url)
         seen: set[str] = set()
+        contents: set[str] = set()
+        rows = 0
         while True:
             if url in seen:
                 raise KoladaFormatError(f"next_url {url} was read already: the pages loop")
@@ -507,7 +586,23 @@ class KoladaClient:
             seen.add(url)
             where = f"{url}: response"
             page = parse_page(self._get_json(url), where)
-            yield parse_values(page, where)
+            content = _fingerprint(page.rows)
+            if content in contents:
+                raise KoladaFormatError(
+                    f"{url} repeats the rows of an earlier page: the pages loop"
+                )
+            contents.add(content)
+            rows += len(page.rows)
+            if asked is not None and rows > asked.rows:
+                raise KoladaFormatError(
+                    f"{url}: more rows than the {asked.rows} (kpi, municipality, year) asked "
+                    f"for from {first_url}: the pages do not end"
+                )
+            found = parse_values(page, where)
+            if asked is not None:
+                for o in found:
+                    asked.check(o, where)
+            yield found
             if page.next_url is None:
                 return
             url = checked_next_url(self.base_url, url, page.next_url)
@@ -531,7 +626,7 @@ class KoladaClient:
             last = attempt == attempts
             self._throttle()
             try:
-                response = self._http.get(target)
+                response, body = self._get(target, url)
             except httpx.TransportError as e:
                 if last:
                     raise KoladaRequestError(
@@ -565,27 +660,80 @@ class KoladaClient:
                 )
             if status != 200:
                 raise KoladaRequestError(f"GET {url}: {status} {response.reason_phrase}")
-            try:
-                return response.json()
-            except ValueError as e:
-                raise KoladaFormatError(f"GET {url}: the answer is not JSON ({e})") from None
+            return _json(body, f"GET {url}: the answer")
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _get(self, target: httpx.URL, url: str) -> tuple[httpx.Response, bytes]:
+        """The answer, and its body when it is a 200, within `max_answer_seconds` from the
+        request's start: the request runs in a worker thread this one waits for that long,
+        since no read of a server that trickles its status line or headers a byte at a time
+        ever times out. A worker given up on is left to end alone (its reads still time out,
+        and `_read` stops at the limits)."""
+        started = time.monotonic()
+        outcome: list[tuple[httpx.Response, bytes] | BaseException] = []
+
+        def work() -> None:
+            try:
+                outcome.append(self._read(target, url, started))
+            except BaseException as e:  # handed to the waiting thread, raised there
+                outcome.append(e)
+
+        worker = threading.Thread(target=work, name="kolada-get", daemon=True)
+        worker.start()
+        worker.join(self.max_answer_seconds)
+        if not outcome:
+            raise self._too_slow(url)
+        found = outcome[0]
+        if isinstance(found, BaseException):
+            raise found
+        return found
+
+    def _read(self, target: httpx.URL, url: str, started: float) -> tuple[httpx.Response, bytes]:
+        """The answer and its body (of a 200), read a piece at a time, so that an answer
+        taking longer than `max_answer_seconds` or growing past `max_answer_bytes` (once
+        decompressed) stops being read."""
+        with self._http.stream("GET", target) as response:
+            if response.status_code != 200:
+                return response, b""
+            body = bytearray()
+            for piece in response.iter_bytes():
+                body += piece
+                if len(body) > self.max_answer_bytes:
+                    raise KoladaFormatError(
+                        f"GET {url}: the answer is larger than {self.max_answer_bytes} bytes"
+                    )
+                if time.monotonic() - started > self.max_answer_seconds:
+                    raise self._too_slow(url)
+            return response, bytes(body)
+
+    def _too_slow(self, url: str) -> KoladaRequestError:
+        return KoladaRequestError(
+            f"GET {url}: the answer took more than {self.max_answer_seconds:g} seconds to arrive"
+        )
 
 
 class KoladaFile:
-    """Kolada data from a JSON file (the format is in the module's docstring)."""
+    """Kolada data from a JSON file (the format is in the module's docstring). A file larger
+    than `max_bytes` is refused: it is read whole into memory, so a mistaken path (a disk
+    image, a device that never ends) would otherwise fill it."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, max_bytes: int = 500_000_000) -> None:
         self.path = Path(path)
+        self.max_bytes = max_bytes
 
     def observations(self) -> list[KoladaValue]:
         try:
-            doc = json.loads(self.path.read_text(encoding="utf-8"))
+            with self.path.open("rb") as f:
+                raw = f.read(self.max_bytes + 1)
         except OSError as e:
             raise KoladaError(f"cannot read {self.path}: {e.strerror}") from None
+        if len(raw) > self.max_bytes:
+            raise KoladaFormatError(f"{self.path}: larger than {self.max_bytes} bytes")
+        try:
+            text = raw.decode("utf-8")
         except ValueError as e:
             raise KoladaFormatError(f"{self.path}: not JSON ({e})") from None
-        return parse_document(doc, str(self.path))
+        return parse_document(_json(text, str(self.path)), str(self.path))
 
     def data(
         self,

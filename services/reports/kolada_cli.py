@@ -21,11 +21,12 @@ from collections.abc import Callable
 from typing import TextIO
 
 from services.reports import kolada_jobs
+from services.reports.domain import calendar
 from services.reports.kolada import KoladaError, KoladaFile, KoladaSource
 from services.reports.kolada_import import ImportReport
 from shared import values
 from shared.cli import Command
-from shared.errors import InvalidInput
+from shared.errors import InvalidInput, RuleViolation
 from shared.runtime import Runtime
 
 BAR_WIDTH = 30
@@ -38,19 +39,27 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--years",
         nargs="+",
-        type=int,
+        type=str,  # values.year checks it in run: int() reads full-width digits and "2_024"
         metavar="Y",
         help=f"calendar years (default the last {kolada_jobs.DEFAULT_YEARS} finished ones)",
     )
     parser.add_argument(
         "--from-date",
-        type=dt.date.fromisoformat,
+        type=strict_date,
         metavar="D",
         help="only values Kolada changed on or after this date (YYYY-MM-DD)",
     )
     parser.add_argument(
         "--municipality", metavar="CODE", help="Kolada's code (default KOLADA_MUNICIPALITY)"
     )
+
+
+def strict_date(text: str) -> dt.date:
+    """YYYY-MM-DD only: date.fromisoformat also reads "20240101" and "2024-W01-1"."""
+    try:
+        return calendar.parse_date(text, "--from-date")
+    except InvalidInput as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def progress_line(report: ImportReport) -> str:
@@ -108,7 +117,11 @@ def run(args: argparse.Namespace, runtime: Runtime) -> int:
         return 2
     source: KoladaSource = KoladaFile(args.file) if args.file else kolada_jobs.client_for(runtime)
     by = os.environ.get("STYRKORT_ADMIN") or f"cli:{getpass.getuser()}"
-    job = kolada_jobs.create_job(runtime, by, years, args.from_date)
+    try:
+        job = kolada_jobs.create_job(runtime, by, years, args.from_date)
+    except RuleViolation as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     where = args.file or runtime.config.kolada_base_url
     print(f"reports: Kolada import job {job} from {where}, years {years[0]}-{years[-1]}")
     show, end = bar(sys.stderr)

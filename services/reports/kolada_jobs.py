@@ -5,8 +5,10 @@ its state, and run in a thread of the web process that accepted it (POST
 The job's `counts` are the import's report as it goes (services/reports/kolada_import.py):
 fetched / new / corrected / unchanged / withdrawn / no_data / refused over results and
 comparison values, then per kind. The source is always Kolada at the configured base URL
-(KOLADA_BASE_URL), never a URL from a request. A job whose process stopped stays `running`;
-run the import again: it is resumable (it records only what is missing).
+(KOLADA_BASE_URL), never a URL from a request. One job at a time: a new one is refused while
+another is queued or running. A running job's heartbeat touches it every HEARTBEAT_EVERY
+seconds; one without a sign of life for STALE_AFTER (its process stopped) reads as failed and is
+no longer in the way. Run the import again: it is resumable (it records only what is missing).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from psycopg.types.json import Jsonb
 
 from services.reports.kolada import KoladaClient, KoladaSource
 from services.reports.kolada_import import ImportReport, import_kolada
+from shared.errors import RuleViolation
 from shared.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -35,6 +38,12 @@ DEFAULT_YEARS = 10
 MAX_YEARS = 50
 #: the job's counts are written at most this often (seconds)
 PROGRESS_EVERY = 1.0
+#: a queued or running job not updated for this long is taken to have stopped with its process
+#: (a running job's heartbeat updates it every HEARTBEAT_EVERY seconds, however slow Kolada is)
+STALE_AFTER = dt.timedelta(minutes=15)
+HEARTBEAT_EVERY = 60.0
+#: the advisory lock that makes "none running? then queue one" one step
+ONE_AT_A_TIME_LOCK = 7_104_263_571
 
 
 def default_years(today: dt.date | None = None, count: int = DEFAULT_YEARS) -> list[int]:
@@ -54,8 +63,24 @@ def client_for(runtime: Runtime) -> KoladaSource:
 def create_job(
     runtime: Runtime, requested_by: str, years: Sequence[int], from_date: dt.date | None
 ) -> str:
+    """A new queued job; RuleViolation (409) while another is queued or running. Each job has
+    its own throttle, so two at once would ask Kolada twice as often as configured. A job
+    without a sign of life for STALE_AFTER (its process stopped) is not in the way."""
     job_id = str(uuid.uuid4())
-    with runtime.pool.connection() as conn:
+    with runtime.pool.connection() as conn, conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", [ONE_AT_A_TIME_LOCK])
+        busy = conn.execute(
+            "SELECT id::text FROM kolada_jobs WHERE state IN ('queued', 'running') "
+            "AND updated_at > now() - make_interval(secs => %s) ORDER BY created_at LIMIT 1",
+            [STALE_AFTER.total_seconds()],
+        ).fetchone()
+        if busy is not None:
+            raise RuleViolation(
+                f"the Kolada import job {busy[0]} is running: one import at a time (see it "
+                "at its URL, start another once it is done)",
+                {"job": ["another import is running"]},
+                job=f"/api/v1/imports/kolada/{busy[0]}",
+            )
         conn.execute(
             "INSERT INTO kolada_jobs (id, state, requested_by, years, from_date) "
             "VALUES (%s, 'queued', %s, %s, %s)",
@@ -65,20 +90,29 @@ def create_job(
 
 
 def get_job(runtime: Runtime, job_id: str) -> dict[str, Any] | None:
-    """The job as the API shows it: its state, the counts at the top and per kind."""
-    try:
-        uuid.UUID(job_id)
-    except ValueError:
+    """The job as the API shows it: its state, the counts at the top and per kind. Only the
+    id as the job's URL spells it finds the job: uuid.UUID also reads "urn:uuid:...", braces
+    or no hyphens, and PostgreSQL refuses some of those (a 500) and takes others (one job
+    under many URLs)."""
+    if not _canonical_uuid(job_id):
         return None
     with runtime.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
         row = cur.execute(
             """SELECT id::text AS id, state, requested_by, years, from_date, counts, error,
-                      created_at, started_at, finished_at, updated_at
+                      created_at, started_at, finished_at, updated_at,
+                      updated_at < now() - make_interval(secs => %s) AS stale
                  FROM kolada_jobs WHERE id = %s""",
-            [job_id],
+            [STALE_AFTER.total_seconds(), job_id],
         ).fetchone()
     if row is None:
         return None
+    if row.pop("stale") and row["state"] in ("queued", "running"):
+        # no heartbeat for STALE_AFTER: its process stopped, and the job will never end
+        row["state"] = "failed"
+        row["error"] = (
+            f"the job showed no sign of life since {row['updated_at'].isoformat()}: its "
+            "process stopped; start the import again (it is resumable)"
+        )
     counts = row.pop("counts") or {}
     totals = {
         k: counts.get(k, 0)
@@ -93,6 +127,33 @@ def get_job(runtime: Runtime, job_id: str) -> dict[str, Any] | None:
         "correlation_id": counts.get("correlation_id"),
         "source": "Kolada",
     }
+
+
+def _canonical_uuid(text: str) -> bool:
+    try:
+        return str(uuid.UUID(text)) == text
+    except ValueError:
+        return False
+
+
+def _heartbeat(runtime: Runtime, job_id: str, every: float) -> Callable[[], None]:
+    """Touch the running job's updated_at every `every` seconds in a thread; what stops it."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(every):
+            try:
+                with runtime.pool.connection() as conn:
+                    conn.execute(
+                        "UPDATE kolada_jobs SET updated_at = now() "
+                        "WHERE id = %s AND state = 'running'",
+                        [job_id],
+                    )
+            except Exception:  # a missed beat is no reason to stop the import
+                log.warning("Kolada import job %s: heartbeat failed", job_id, exc_info=True)
+
+    threading.Thread(target=beat, name=f"kolada-beat-{job_id[:8]}", daemon=True).start()
+    return stop.set
 
 
 def _set(runtime: Runtime, job_id: str, **values: Any) -> None:
@@ -116,11 +177,15 @@ def run_job(
     municipality: str | None = None,
     comparisons: Sequence[str] | None = None,
     progress: Callable[[ImportReport], None] | None = None,
+    heartbeat_every: float = HEARTBEAT_EVERY,
 ) -> ImportReport:
     """Run a recorded job: running, its counts as it goes (at most once a PROGRESS_EVERY
-    seconds), then done or failed with the error. Closes the source. Re-raises a failure."""
+    seconds) and a heartbeat (every `heartbeat_every` seconds, so that a job waiting on a slow
+    Kolada is not taken for one whose process stopped), then done or failed with the error.
+    Closes the source. Re-raises a failure."""
     config = runtime.config
     _set(runtime, job_id, state="running", started_at=dt.datetime.now(dt.UTC))
+    stop_heartbeat = _heartbeat(runtime, job_id, heartbeat_every)
     last = [0.0]
 
     def report(now: ImportReport) -> None:
@@ -153,6 +218,7 @@ def run_job(
         )
         raise
     finally:
+        stop_heartbeat()
         source.close()
     _set(
         runtime,

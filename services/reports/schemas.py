@@ -4,7 +4,11 @@ Values are checked strictly once more in the domain (shared.values): the schemas
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+import datetime as dt
+import re
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate
 
 from services.reports.domain.assessment import VERDICTS
 from services.reports.domain.report import METHODS, SECTIONS
@@ -14,11 +18,23 @@ from shared.schemas import AsOfQuery, Number, PageQuery, Year
 DATE_OUT = {"format": "date"}
 ID = validate.Length(min=1, max=200)
 LONG_TEXT = validate.Length(max=20_000)
+_DATE = re.compile(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}\Z", re.ASCII)
+
+
+class StrictDate(fields.Date):
+    """A date written YYYY-MM-DD and nothing else: marshmallow's Date (date.fromisoformat)
+    also reads "20260315", "2026-W11-7" and "2026-074" as days, look-alikes of a decision's
+    date that no one typed as such."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dt.date:
+        if not isinstance(value, str) or not _DATE.match(value):
+            raise ValidationError("must be a date written YYYY-MM-DD, e.g. 2026-03-15")
+        return super()._deserialize(value, attr, data, **kwargs)  # type: ignore[no-any-return]
 
 
 class DecisionSchema(Schema):
     decided_by = fields.Str(required=True, validate=ID)
-    decided_on = fields.Date(required=True)
+    decided_on = StrictDate(required=True)
     minute_ref = fields.Str(
         load_default=None,
         allow_none=True,
