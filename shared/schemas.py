@@ -119,3 +119,17 @@ class HistorySchema(Schema):
     entity_id = fields.Str()
     stream_type = fields.Str()
     events = fields.List(fields.Nested(HistoryEntrySchema))
+
+
+_DATE = re.compile(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}\Z", re.ASCII)
+
+
+class StrictDate(fields.Date):
+    """A date written YYYY-MM-DD and nothing else: marshmallow's Date (date.fromisoformat)
+    also reads "20260315", "2026-W11-7" and "2026-074" as days, look-alikes of a decision's
+    date that no one typed as such."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dt.date:
+        if not isinstance(value, str) or not _DATE.match(value):
+            raise ValidationError("must be a date written YYYY-MM-DD, e.g. 2026-03-15")
+        return super()._deserialize(value, attr, data, **kwargs)  # type: ignore[no-any-return]

@@ -13,7 +13,7 @@ from services.goals.domain.documents import DOCUMENT_TYPES
 from services.goals.domain.goal import LEVELS, OUTCOMES, PERSPECTIVES, RELATIONS
 from services.goals.domain.indicator import DIRECTIONS, SOURCES
 from services.goals.domain.organisation import KINDS
-from shared.schemas import AsOfQuery, Number, PageQuery, Year
+from shared.schemas import AsOfQuery, Number, PageQuery, StrictDate, Year
 
 TITLE = validate.Length(min=1, max=500)
 TEXT = validate.Length(max=10_000)
@@ -39,7 +39,7 @@ class DecisionFields(Schema):
             + ", ".join(ROLES)
         },
     )
-    decided_on = fields.Date(
+    decided_on = StrictDate(
         required=True,
         metadata={"description": "date of the decision (not in the future, Europe/Stockholm)"},
     )
@@ -134,8 +134,8 @@ class OrgUnitPageSchema(Page):
 class DocumentContentFields(Schema):
     title = fields.Str(validate=TITLE)
     summary = fields.Str(validate=TEXT)
-    valid_from = fields.Date()
-    valid_to = fields.Date(allow_none=True)
+    valid_from = StrictDate()
+    valid_to = StrictDate(allow_none=True)
 
 
 class DraftDocumentSchema(DocumentContentFields):
@@ -143,8 +143,8 @@ class DraftDocumentSchema(DocumentContentFields):
     owner_unit_id = _id(required=True)
     title = fields.Str(required=True, validate=TITLE)
     summary = fields.Str(load_default="", validate=TEXT)
-    valid_from = fields.Date(required=True)
-    valid_to = fields.Date(load_default=None, allow_none=True)
+    valid_from = StrictDate(required=True)
+    valid_to = StrictDate(load_default=None, allow_none=True)
 
 
 class ReviseDocumentSchema(DocumentContentFields, DecisionFields):
@@ -268,7 +268,7 @@ class EvaluateGoalSchema(DecisionFields):
 
     outcome = fields.Str(required=True, validate=validate.OneOf(OUTCOMES))
     reasoning = fields.Str(required=True, validate=validate.Length(min=1, max=10_000))
-    evaluated_on = fields.Date(required=True)
+    evaluated_on = StrictDate(required=True)
 
 
 class GoalContentOut(Schema):

@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from services.plans.domain.activity import STATUSES
 from services.plans.domain.plan import PHASES, PLAN_STATUSES
-from shared.schemas import PageQuery
+from shared.schemas import PageQuery, StrictDate
 
 DATE_OUT = {"format": "date"}
 ID = validate.Length(min=1, max=200)
@@ -36,7 +36,7 @@ class AdoptPlanSchema(Schema):
     decided_by = fields.Str(
         required=True, validate=ID, metadata={"description": "the plan's own unit (its manager)"}
     )
-    decided_on = fields.Date(required=True)
+    decided_on = StrictDate(required=True)
     minute_ref = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=200))
 
 
@@ -54,7 +54,7 @@ class PhaseSchema(Schema):
             "(förbättra)"
         },
     )
-    since = fields.Date(
+    since = StrictDate(
         load_default=None,
         allow_none=True,
         metadata={"description": "the day the phase began (default today)"},
@@ -118,8 +118,8 @@ class PlanActivitySchema(Schema):
         validate=validate.Length(min=1, max=200),
         metadata={"description": "a role or a reference (no more personal data than needed)"},
     )
-    starts_on = fields.Date(required=True)
-    due_on = fields.Date(required=True)
+    starts_on = StrictDate(required=True)
+    due_on = StrictDate(required=True)
     goal_ids = fields.List(
         fields.Str(validate=ID),
         load_default=list,
@@ -190,18 +190,18 @@ class MakeAgreementSchema(Schema):
     activity_ids = fields.List(
         fields.Str(validate=ID), required=True, validate=validate.Length(min=1, max=100)
     )
-    agreed_on = fields.Date(required=True, metadata={"description": "day of the appraisal talk"})
+    agreed_on = StrictDate(required=True, metadata={"description": "day of the appraisal talk"})
 
 
 class ChangeAgreementSchema(Schema):
     activity_ids = fields.List(
         fields.Str(validate=ID), required=True, validate=validate.Length(min=1, max=100)
     )
-    agreed_on = fields.Date(required=True)
+    agreed_on = StrictDate(required=True)
 
 
 class EndAgreementSchema(Schema):
-    ended_on = fields.Date(required=True)
+    ended_on = StrictDate(required=True)
 
 
 class AgreementSchema(Schema):

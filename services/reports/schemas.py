@@ -4,32 +4,16 @@ Values are checked strictly once more in the domain (shared.values): the schemas
 
 from __future__ import annotations
 
-import datetime as dt
-import re
-from typing import Any
-
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, fields, validate
 
 from services.reports.domain.assessment import VERDICTS
 from services.reports.domain.report import METHODS, SECTIONS
 from services.reports.domain.result import SOURCES
-from shared.schemas import AsOfQuery, Number, PageQuery, Year
+from shared.schemas import AsOfQuery, Number, PageQuery, StrictDate, Year
 
 DATE_OUT = {"format": "date"}
 ID = validate.Length(min=1, max=200)
 LONG_TEXT = validate.Length(max=20_000)
-_DATE = re.compile(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}\Z", re.ASCII)
-
-
-class StrictDate(fields.Date):
-    """A date written YYYY-MM-DD and nothing else: marshmallow's Date (date.fromisoformat)
-    also reads "20260315", "2026-W11-7" and "2026-074" as days, look-alikes of a decision's
-    date that no one typed as such."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dt.date:
-        if not isinstance(value, str) or not _DATE.match(value):
-            raise ValidationError("must be a date written YYYY-MM-DD, e.g. 2026-03-15")
-        return super()._deserialize(value, attr, data, **kwargs)  # type: ignore[no-any-return]
 
 
 class DecisionSchema(Schema):
