@@ -271,6 +271,10 @@ def test_the_pdf_opens_and_has_pages_a_table_of_contents_and_bookmarks(
     assert len(pdf.pages) > 1
     text = "\n".join(page.extract_text() for page in pdf.pages)
     assert "Innehåll" in text and "Förankring i händelsehistoriken" in text
+    # in print each indicator is a paragraph with target, outcome, gender split and its trace
+    flowing = text.replace("\n", " ")
+    assert re.search(r"Målvärde \S+ · Utfall \S+ \(kvinnor \S+, män \S+\) · Trend", flowing)
+    assert re.search(r"u#\d+\s+v\d+, m#\d+", flowing), "every printed number names its event"
     for _, _, title, _ in STRATEGIC:
         assert title in text.replace("\n", " ") or title[:30] in text
     first = pdf.pages[0].extract_text() + pdf.pages[1].extract_text()
