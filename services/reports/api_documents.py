@@ -14,6 +14,8 @@ means the end of that day. An annual report is as of now unless `as_of` is given
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from flask import Response, request
@@ -27,6 +29,11 @@ from shared.http import Blueprint
 from shared.resources import Body
 from shared.runtime import Runtime
 from shared.schemas import AsOf, AsOfQuery
+
+LOG = logging.getLogger(__name__)
+
+#: the route whose 200 closes a year (services/reports/api.py), after which its PDF is laid out
+APPROVAL_ENDPOINT = "annual-reports.Approve"
 
 #: the forms of the document and their media types, JSON first (the default)
 FORMATS = {"json": "application/json", "html": "text/html", "pdf": "application/pdf"}
@@ -126,13 +133,61 @@ def answer(
         headers["Content-Disposition"] = f'inline; filename="{name}.pdf"'
         if kept is None:
             assert doc is not None
-            kept = documents.render_pdf(doc)
-            documents.PDFS.put(key, kept)
+            kept = documents.PDFS.made(key, lambda: documents.render_pdf(doc))
         return Response(kept, mimetype="application/pdf", headers=headers)
     assert doc is not None
     if form == "html":
         return Response(documents.render_html(doc), mimetype="text/html", headers=headers)
     return doc, 200, headers
+
+
+class Warmer:
+    """Lays out the PDF of a year the council has just approved, in the background: the year is
+    then closed, its report is what gets downloaded again and again, and the first download
+    should not wait for the layout (a municipality's takes WeasyPrint half a minute or more,
+    bench/annual.py). One at a time (the machine has two cores, and requests need one), in
+    the order asked; the PDF lands in documents.PDFS under the state it shows, so a download
+    of that state takes it, or waits for the layout under way (PdfCache.made). A failure is
+    logged: the download then lays the PDF out itself."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pdf-warmer")
+
+    def warm(self, runtime: Runtime, year: int) -> Future[None]:
+        return self._pool.submit(self._lay_out, runtime, year)
+
+    def settle(self) -> None:
+        """Wait until every warm-up asked for so far is done (tests: a clean cache)."""
+        self._pool.submit(lambda: None).result()
+
+    @staticmethod
+    def _lay_out(runtime: Runtime, year: int) -> None:
+        try:
+            with runtime.pool.connection() as conn:
+                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                key = documents.state_key(conn, "annual", year, None)
+                doc = (
+                    None
+                    if documents.PDFS.get(key)
+                    else documents.compose(conn, "annual", year, None)
+                )
+            if doc is not None:
+                documents.PDFS.made(key, lambda: documents.render_pdf(doc))
+        except Exception:
+            LOG.exception("laying out the approved annual report of %s ahead failed", year)
+
+
+WARMER = Warmer()
+
+
+def warm_after_approval(runtime: Runtime, response: Response) -> Response:
+    """After the council's approval of a year (a 200 of `POST /annual-reports/<year>/approve`),
+    lay its annual report's PDF out ahead (Warmer)."""
+    if request.endpoint == APPROVAL_ENDPOINT and response.status_code == 200:
+        year = (request.view_args or {}).get("year")
+        if isinstance(year, int):
+            WARMER.warm(runtime, year)
+    return response
 
 
 def day(as_of: dt.datetime | None) -> str:
@@ -159,6 +214,8 @@ def documents_blueprint(runtime: Runtime) -> Blueprint:
         description="The annual report's and the interim report's goal follow-up "
         "(målavstämning) as JSON, an HTML page with charts, or a PDF",
     )
+
+    blp.after_app_request(lambda response: warm_after_approval(runtime, response))
 
     @blp.route("/annual-reports/<int:year>")
     class AnnualDocument(MethodView):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 import jinja2
@@ -300,6 +300,22 @@ class PdfCache:
         self.size = size
         self._items: OrderedDict[Hashable, bytes] = OrderedDict()
         self._lock = threading.Lock()
+        self._making: dict[Hashable, threading.Lock] = {}
+
+    def made(self, key: Hashable, make: Callable[[], bytes]) -> bytes:
+        """The PDF of `key`, made by `make` unless kept; one at a time per key, so a download
+        asked while the approval's warm-up (Warmer) lays the same state out waits for it
+        instead of laying it out a second time on the same two cores."""
+        with self._lock:
+            making = self._making.setdefault(key, threading.Lock())
+        with making:
+            found = self.get(key)
+            if found is None:
+                found = make()
+                self.put(key, found)
+        with self._lock:
+            self._making.pop(key, None)
+        return found
 
     def get(self, key: Hashable) -> bytes | None:
         with self._lock:

@@ -20,7 +20,7 @@ import pytest
 from pypdf import PdfReader
 
 from services.goals.seed import INDICATORS, OPERATIONAL, STRATEGIC, seed_id
-from services.reports import documents, handlers
+from services.reports import api_documents, documents, handlers
 from services.reports.app import create_app
 from services.reports.domain import result
 from shared.runtime import Runtime
@@ -41,7 +41,10 @@ NUMBER = re.compile(
 
 @pytest.fixture
 def app(reports: Runtime, recorded: dict[str, Any]) -> Any:
-    return create_app(reports.config, reports)
+    # an approval lays its PDF out in the background: none runs into another test's cache
+    api_documents.WARMER.settle()
+    yield create_app(reports.config, reports)
+    api_documents.WARMER.settle()
 
 
 def get(app: Any, path: str, **headers: str) -> Any:
@@ -200,6 +203,36 @@ def test_the_councils_approval_states_the_heads_the_report_then_shows(
     assert f"Beslutet är händelse {position} i uppföljningens logg" in page
 
 
+def test_the_councils_approval_lays_the_years_pdf_out_ahead(app: Any, reports: Runtime) -> None:
+    documents.PDFS.clear()
+    approved = SignedClient(app, ADMIN).post(
+        f"/api/v1/annual-reports/{YEAR}/approve",
+        {"decided_by": KF, "decided_on": dt.date.today().isoformat(), "minute_ref": "KF §46"},
+    )
+    assert approved.status_code == 200, approved.get_json()
+    api_documents.WARMER.settle()
+    with connect(reports) as conn:
+        key = documents.state_key(conn, "annual", YEAR, None)
+    warmed = documents.PDFS.get(key)
+    assert warmed is not None and warmed.startswith(b"%PDF-"), "laid out before it is asked"
+    # the first download is that PDF, of the approved year, and lays nothing out again
+    answer = get(app, f"/api/v1/annual-reports/{YEAR}?format=pdf")
+    assert answer.status_code == 200 and answer.get_data() == warmed
+    assert len(documents.PDFS) == 1
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(warmed)).pages)
+    assert "KF §46" in text and "Året är avslutat" in text.replace("\n", " ")
+
+
+def test_a_refused_approval_lays_nothing_out(app: Any) -> None:
+    documents.PDFS.clear()
+    refused = SignedClient(app, ADMIN).post(
+        f"/api/v1/annual-reports/{YEAR}/approve", {"decided_by": KF, "minute_ref": "KF §47"}
+    )
+    assert refused.status_code == 422, refused.get_json()
+    api_documents.WARMER.settle()
+    assert len(documents.PDFS) == 0
+
+
 def test_reports_as_of_an_instant_before_a_correction_show_the_value_then(
     app: Any, reports: Runtime, recorded: dict[str, Any]
 ) -> None:
@@ -271,6 +304,10 @@ def test_the_pdf_opens_and_has_pages_a_table_of_contents_and_bookmarks(
     assert len(pdf.pages) > 1
     text = "\n".join(page.extract_text() for page in pdf.pages)
     assert "Innehåll" in text and "Förankring i händelsehistoriken" in text
+    # in print each indicator is a paragraph with target, outcome, gender split and its trace
+    flowing = text.replace("\n", " ")
+    assert re.search(r"Målvärde \S+ · Utfall \S+ \(kvinnor \S+, män \S+\) · Trend", flowing)
+    assert re.search(r"u#\d+\s+v\d+, m#\d+", flowing), "every printed number names its event"
     for _, _, title, _ in STRATEGIC:
         assert title in text.replace("\n", " ") or title[:30] in text
     first = pdf.pages[0].extract_text() + pdf.pages[1].extract_text()
