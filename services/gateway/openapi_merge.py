@@ -16,6 +16,11 @@ and the gateway's own (pure functions: no I/O; services/gateway/docs.py fetches 
   operation that declares `security: []` (open) keeps it.
 - a part that could not be fetched is absent, and named with its reason under
   `x-styrkort-missing`.
+- what the services' generated documents say in Python's terms is said in OpenAPI's: a
+  `pattern` anchored with `\\A…\\Z` (Python) is anchored `^…$` (ECMA-262, which OpenAPI's
+  patterns are, and where `$` without the multiline flag means the end of the text, as `\\Z`
+  does), and a response without the `description` OpenAPI 3.0 requires gets its status's
+  reason phrase. (Better fixed where the documents are generated, shared/openapi.py.)
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator, Mapping
+from http import HTTPStatus
 from typing import Any
 
 OPENAPI_VERSION = "3.0.3"
@@ -62,7 +68,7 @@ def merge(
 ) -> dict[str, Any]:
     """The merged document of `parts` (part name -> its OpenAPI document, in the order their
     paths and tags are listed); `gateway` names the gateway's own part, if present."""
-    documents = {name: copy.deepcopy(dict(doc)) for name, doc in parts.items()}
+    documents = {name: _portable(copy.deepcopy(dict(doc))) for name, doc in parts.items()}
     renames = _component_renames(documents)
     for name, doc in documents.items():
         _rewrite_refs(doc, name, renames)
@@ -159,6 +165,41 @@ def _dicts(value: Any) -> Iterator[dict[str, Any]]:
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
+
+
+# -- Python's terms in OpenAPI's ------------------------------------------------------------
+
+
+def _portable(doc: dict[str, Any]) -> dict[str, Any]:
+    """`doc` (changed in place) with ECMA-262 pattern anchors and described responses."""
+    for node in _dicts(doc):
+        pattern = node.get("pattern")
+        if isinstance(pattern, str):
+            node["pattern"] = ecma_anchors(pattern)
+    for item in (doc.get("paths") or {}).values():
+        for method in HTTP_METHODS:
+            operation = item.get(method) if isinstance(item, dict) else None
+            responses = operation.get("responses") if isinstance(operation, dict) else None
+            for status, response in (responses or {}).items():
+                if isinstance(response, dict) and "$ref" not in response:
+                    response.setdefault("description", _reason(str(status)))
+    return doc
+
+
+def ecma_anchors(pattern: str) -> str:
+    """Python's `\\A` and `\\Z` anchors at the ends of a pattern as `^` and `$`."""
+    if pattern.startswith("\\A"):
+        pattern = "^" + pattern[2:]
+    if pattern.endswith("\\Z") and not pattern.endswith("\\\\Z"):
+        pattern = pattern[:-2] + "$"
+    return pattern
+
+
+def _reason(status: str) -> str:
+    try:
+        return HTTPStatus(int(status)).phrase
+    except ValueError:
+        return "answer"
 
 
 # -- paths, tags --------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from services.gateway.openapi_merge import (
     API_KEY_SCHEME,
     MISSING_KEY,
     PathCollision,
+    ecma_anchors,
     merge,
     security_schemes_used,
     unresolved_refs,
@@ -134,6 +135,16 @@ def test_tags_are_unioned_and_a_missing_part_is_named() -> None:
     assert merged["tags"] == [{"name": "goals", "description": "a"}, {"name": "plans"}]
     assert merged[MISSING_KEY] == {"reports": "not answering"}
     assert MISSING_KEY not in merge({"goals": goals})
+
+
+def test_pythons_pattern_anchors_and_undescribed_responses_become_openapis() -> None:
+    schema = {"type": "string", "pattern": "\\A[0-9]{4}-[0-9]{4}\\Z"}
+    goals = doc({"/a": {"get": {"responses": {"200": {"content": {}}}}}}, {"Period": schema})
+    merged = merge({"goals": goals})
+    assert merged["components"]["schemas"]["Period"]["pattern"] == "^[0-9]{4}-[0-9]{4}$"
+    assert merged["paths"]["/a"]["get"]["responses"]["200"]["description"] == "OK"
+    assert ecma_anchors("a\\\\Z") == "a\\\\Z"  # an escaped backslash, then Z
+    assert ecma_anchors("[a-z]+") == "[a-z]+"
 
 
 def test_unresolved_refs_are_found() -> None:
