@@ -9,6 +9,7 @@ from a fixture variable, never from a header.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import time
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlparse
 
@@ -24,7 +26,7 @@ import pytest
 import schemathesis
 from flask import Flask, g, request
 
-from services.gateway import admin_ops, audit_trail, docs
+from services.gateway import admin_cli, admin_ops, audit_trail, docs
 from services.gateway.openapi_merge import (
     API_KEY_SCHEME,
     GATEWAY_ROUTED,
@@ -39,7 +41,9 @@ from services.reports.app import create_app as reports_app
 from shared.events import Metadata, NewEvent
 from shared.http import register_error_handlers
 from shared.identity import Identity
+from shared.relay import relay_status
 from shared.runtime import Runtime
+from tests.integration.test_witness import relay_all
 from tests.support import ADMIN, AUDITOR, EDITOR, INTERNAL_SECRET, READER, connect
 
 META = Metadata(actor="key:test", correlation_id="corr-gw", causation_id=None, request_id="r")
@@ -539,3 +543,64 @@ def plans_consumer(gateway: Gateway) -> dict[str, Any]:
     )
     body: dict[str, Any] = response.get_json()
     return body
+
+
+# -- the admin CLI ------------------------------------------------------------------------
+
+
+def run_cli(gateway: Gateway, *argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = admin_cli.main(
+        ["--url", "http://gateway.test", *argv],
+        transport=httpx.WSGITransport(app=gateway.app),
+        out=out,
+        err=err,
+    )
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_the_admin_cli_verifies_shows_lag_rebuilds_and_republishes(
+    gateway: Gateway, tmp_path: Path
+) -> None:
+    key_file = tmp_path / "admin-key"
+    key_file.write_text("sk-test-admin\n")
+    key = ["--key-file", str(key_file)]
+    for runtime in gateway.runtimes.values():
+        append(runtime, "goal-cli", 3)
+    relay_all(gateway.runtimes["goals"])  # goals' relay has sent all 3 to the broker
+    gateway.identity = ADMIN
+    code, out, err = run_cli(gateway, *key, "verify")
+    assert (code, err) == (0, ""), out
+    assert out.count(" ok ") == 3 and "every chain is sound" in out
+    assert gateway.seen_authorization[-1] == "Bearer sk-test-admin"
+    code, out, _ = run_cli(gateway, *key, "lag")
+    assert code == 0 and "consumer of goals: applied 0 of 3" in out
+    assert "goals    last 3, relayed 3, relay lag 0" in out
+    assert "plans    last 3, relayed 0, relay lag 3" in out
+    code, out, _ = run_cli(gateway, *key, "rebuild", "plans")
+    assert code == 0 and "rebuild of plans: job" in out and "done:" in out, out
+    code, out, _ = run_cli(gateway, *key, "republish", "goals", "--from", "2")
+    assert code == 0 and "re-sends from position 2" in out
+    with connect(gateway.runtimes["goals"]) as conn:
+        assert relay_status(conn, gateway.runtimes["goals"].config)["checkpoint"] == 1
+    tamper(gateway.runtimes["reports"], 2)
+    code, out, _ = run_cli(gateway, *key, "--json", "verify")
+    assert code == 1 and "reports  BROKEN at position 2" in out and '"ok": false' in out
+
+
+def test_the_admin_cli_says_why_it_could_not_run(
+    gateway: Gateway, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(admin_cli.KEY_ENV, raising=False)
+    code, _, err = run_cli(gateway, "--key-file", str(tmp_path / "none"), "lag")
+    assert code == 2 and "no API key" in err and "STYRKORT_API_KEY" in err
+    monkeypatch.setenv(admin_cli.KEY_ENV, "sk-from-env")
+    gateway.identity = READER
+    code, _, err = run_cli(gateway, "lag")
+    assert code == 2 and "403" in err and "auditor" in err
+    assert gateway.seen_authorization[-1] == "Bearer sk-from-env"
+    out, err_out = io.StringIO(), io.StringIO()
+    unreachable = admin_cli.main(["--url", DOWN_URL, "verify"], out=out, err=err_out)
+    assert unreachable == 2 and "did not answer" in err_out.getvalue()
+    with pytest.raises(SystemExit):
+        admin_cli.main(["rebuild", "warehouse"], err=io.StringIO())
