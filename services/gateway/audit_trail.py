@@ -26,6 +26,7 @@ import binascii
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
 from typing import Any
 from urllib.parse import quote
@@ -35,6 +36,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from services.gateway.roles import caller, require_role
 from services.gateway.upstream import BACKENDS, ServiceUnavailable, Upstreams
 from shared.errors import NotFound, StyrkortError
+from shared.identity import Identity
 
 API_PREFIX = "/api/v1"
 #: stream-type prefix of an entity id -> the service that keeps it (longest prefix first:
@@ -190,12 +192,12 @@ def merge_pages(
 
 
 def _fetch_page(
-    upstreams: Upstreams, service: str, after: int, limit: int
+    upstreams: Upstreams, identity: Identity, service: str, after: int, limit: int
 ) -> tuple[list[dict[str, Any]], int]:
     """A service's events after a position, and its last position (ServiceUnavailable/
     UpstreamError when it does not answer as its feed does)."""
     response = upstreams.request(
-        service, "GET", f"{API_PREFIX}/events/{service}?after={after}&limit={limit}", caller()
+        service, "GET", f"{API_PREFIX}/events/{service}?after={after}&limit={limit}", identity
     )
     if response.status_code == 503:
         raise ServiceUnavailable(service, "it answered 503")
@@ -218,13 +220,20 @@ def _fetch_page(
     return events, last
 
 
-def merged_page(upstreams: Upstreams, positions: Mapping[str, int], limit: int) -> dict[str, Any]:
-    """One page of the merged feed from `positions` (see the module docstring)."""
+def merged_page(
+    upstreams: Upstreams, identity: Identity, positions: Mapping[str, int], limit: int
+) -> dict[str, Any]:
+    """One page of the merged feed from `positions` (see the module docstring). The services
+    are asked at once; the first that fails fails the page (in the services' order)."""
     services = [s for s in BACKENDS if s in upstreams.clients]
-    pages: dict[str, list[dict[str, Any]]] = {}
-    heads: dict[str, int] = {}
-    for service in services:
-        pages[service], heads[service] = _fetch_page(upstreams, service, positions[service], limit)
+    with ThreadPoolExecutor(max_workers=len(services) or 1) as pool:
+        futures = {
+            s: pool.submit(_fetch_page, upstreams, identity, s, positions[s], limit)
+            for s in services
+        }
+        fetched = {s: future.result() for s, future in futures.items()}
+    pages = {s: page for s, (page, _) in fetched.items()}
+    heads = {s: head for s, (_, head) in fetched.items()}
     events, moved = merge_pages(pages, positions, limit, services)
     return {
         "events": events,
@@ -290,11 +299,11 @@ def blueprint(upstreams: Upstreams) -> Blueprint:
 
     @blp.get(f"{API_PREFIX}/events")
     def events() -> Response:
-        require_role("auditor")
+        identity = require_role("auditor")
         _refuse_unknown_parameters(("after", "limit"))
         positions = decode_cursor(request.args.get("after"))
         limit = parse_limit(request.args.get("limit"))
-        return jsonify(merged_page(upstreams, positions, limit))
+        return jsonify(merged_page(upstreams, identity, positions, limit))
 
     return blp
 
