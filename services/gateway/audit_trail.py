@@ -154,38 +154,64 @@ def parse_limit(raw: str | None) -> int:
 # -- merging pages ------------------------------------------------------------------------
 
 
-def merge_pages(
-    pages: Mapping[str, Sequence[Mapping[str, Any]]],
+Event = Mapping[str, Any]
+#: asks services at once for their events: service -> (after, limit) to service -> (events
+#: after that position in position order, the service's last position)
+FetchMany = Callable[[Mapping[str, tuple[int, int]]], Mapping[str, tuple[Sequence[Event], int]]]
+
+
+def merge_feed(
+    fetch_many: FetchMany,
     positions: Mapping[str, int],
     limit: int,
     order: Sequence[str] = BACKENDS,
-) -> tuple[list[Mapping[str, Any]], dict[str, int]]:
-    """At most `limit` events of the services' pages, merged by time, and the positions after.
+) -> tuple[list[Event], dict[str, int], dict[str, int]]:
+    """At most `limit` events of the services after `positions`, merged by time; the positions
+    after them; each service's last position as last asked.
 
-    Each page holds one service's next events in position order. The merge always takes the
-    earliest of the services' next events (ties: service order, then position), so what it
-    emits of a service is always a prefix of that service's page: each position moves over
-    exactly the events emitted, and none is skipped, even where a service's times are not in
-    position order."""
-    heads = {service: 0 for service in order if pages.get(service)}
-    emitted: list[Mapping[str, Any]] = []
-    moved = dict(positions)
-    while heads and len(emitted) < limit:
+    The merge always takes the earliest of the services' next events (ties: service order,
+    then position), so what it emits of a service is always the start of that service's
+    events after its position: each position moves over exactly the events emitted, and none
+    is skipped, even where a service's times are not in position order. Each service is first
+    asked for an equal share of `limit` (all at once); a service whose share is used up while
+    it has more is asked again, for what the page may still take, before the merge goes on —
+    so a page reads about `limit` events, not `limit` from every service."""
+    share = max(1, -(-limit // max(1, len(order))))
+    buffers: dict[str, Sequence[Event]] = {}
+    taken = dict.fromkeys(order, 0)
+    heads: dict[str, int] = {}
+    moved = {s: positions[s] for s in order}
+    emitted: list[Event] = []
+
+    def ask(wanted: Mapping[str, tuple[int, int]]) -> None:
+        for service, (events, head) in fetch_many(wanted).items():
+            buffers[service], taken[service], heads[service] = events, 0, head
+
+    ask({s: (moved[s], share) for s in order})
+    while len(emitted) < limit:
+        exhausted = {
+            s: (moved[s], limit - len(emitted))
+            for s in order
+            if taken[s] >= len(buffers[s]) and moved[s] < heads[s] and buffers[s]
+        }
+        if exhausted:
+            ask(exhausted)
+        ready = [s for s in order if taken[s] < len(buffers[s])]
+        if not ready:
+            break
         service = min(
-            heads,
+            ready,
             key=lambda s: (
-                str(pages[s][heads[s]].get("time", "")),
+                str(buffers[s][taken[s]].get("time", "")),
                 order.index(s),
-                int(pages[s][heads[s]]["position"]),
+                int(buffers[s][taken[s]]["position"]),
             ),
         )
-        event = pages[service][heads[service]]
+        event = buffers[service][taken[service]]
         emitted.append(event)
         moved[service] = int(event["position"])
-        heads[service] += 1
-        if heads[service] >= len(pages[service]):
-            del heads[service]
-    return emitted, moved
+        taken[service] += 1
+    return emitted, moved, heads
 
 
 # -- routes -------------------------------------------------------------------------------
@@ -223,18 +249,22 @@ def _fetch_page(
 def merged_page(
     upstreams: Upstreams, identity: Identity, positions: Mapping[str, int], limit: int
 ) -> dict[str, Any]:
-    """One page of the merged feed from `positions` (see the module docstring). The services
-    are asked at once; the first that fails fails the page (in the services' order)."""
+    """One page of the merged feed from `positions` (see the module docstring)."""
     services = [s for s in BACKENDS if s in upstreams.clients]
-    with ThreadPoolExecutor(max_workers=len(services) or 1) as pool:
-        futures = {
-            s: pool.submit(_fetch_page, upstreams, identity, s, positions[s], limit)
-            for s in services
-        }
-        fetched = {s: future.result() for s, future in futures.items()}
-    pages = {s: page for s, (page, _) in fetched.items()}
-    heads = {s: head for s, (_, head) in fetched.items()}
-    events, moved = merge_pages(pages, positions, limit, services)
+
+    def fetch_many(
+        wanted: Mapping[str, tuple[int, int]],
+    ) -> dict[str, tuple[Sequence[Event], int]]:
+        """The services asked at once; the first (in the services' order) that fails fails
+        the page."""
+        with ThreadPoolExecutor(max_workers=len(wanted) or 1) as pool:
+            futures = {
+                s: pool.submit(_fetch_page, upstreams, identity, s, after, size)
+                for s, (after, size) in wanted.items()
+            }
+            return {s: future.result() for s, future in futures.items()}
+
+    events, moved, heads = merge_feed(fetch_many, positions, limit, services)
     return {
         "events": events,
         "next_after": encode_cursor(moved),

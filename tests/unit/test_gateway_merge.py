@@ -16,7 +16,7 @@ from services.gateway.audit_trail import (
     BadQuery,
     decode_cursor,
     encode_cursor,
-    merge_pages,
+    merge_feed,
     owner_of,
     parse_limit,
 )
@@ -210,26 +210,61 @@ def event(service: str, position: int, time: str) -> dict[str, Any]:
     return {"source": f"/styrkort/{service}", "position": position, "time": time}
 
 
+def memory(
+    logs: dict[str, list[dict[str, Any]]], asked: list[dict[str, tuple[int, int]]] | None = None
+) -> Any:
+    """A fetch_many over in-memory logs (each service's events in position order)."""
+
+    def fetch_many(wanted: Any) -> dict[str, tuple[list[dict[str, Any]], int]]:
+        if asked is not None:
+            asked.append(dict(wanted))
+        return {
+            s: (
+                [e for e in logs[s] if e["position"] > after][:size],
+                logs[s][-1]["position"] if logs[s] else 0,
+            )
+            for s, (after, size) in wanted.items()
+        }
+
+    return fetch_many
+
+
 def test_pages_merge_by_time_then_service_order_and_positions_move_over_emitted_only() -> None:
-    pages = {
+    logs = {
         "goals": [event("goals", 5, "2026-01-01T00:00:02Z"), event("goals", 6, "T9")],
         "plans": [event("plans", 3, "2026-01-01T00:00:01Z")],
         "reports": [event("reports", 9, "2026-01-01T00:00:02Z")],
     }
-    emitted, moved = merge_pages(pages, {"goals": 4, "plans": 2, "reports": 8}, limit=3)
+    start = {"goals": 4, "plans": 2, "reports": 8}
+    emitted, moved, heads = merge_feed(memory(logs), start, limit=3)
     assert [(e["source"], e["position"]) for e in emitted] == [
         ("/styrkort/plans", 3),
         ("/styrkort/goals", 5),
         ("/styrkort/reports", 9),
     ]
     assert moved == {"goals": 5, "plans": 3, "reports": 9}
+    assert heads == {"goals": 6, "plans": 3, "reports": 9}
 
 
 def test_a_service_whose_times_are_out_of_position_order_is_never_skipped() -> None:
     # position 2 committed with an earlier time than position 1 (concurrent transactions)
-    pages = {"goals": [event("goals", 1, "T5"), event("goals", 2, "T1")], "plans": []}
-    emitted, moved = merge_pages(pages, {"goals": 0, "plans": 0}, limit=1, order=("goals", "plans"))
+    logs = {"goals": [event("goals", 1, "T5"), event("goals", 2, "T1")], "plans": []}
+    emitted, moved, _ = merge_feed(memory(logs), {"goals": 0, "plans": 0}, 1, ("goals", "plans"))
     assert [e["position"] for e in emitted] == [1] and moved["goals"] == 1
+
+
+def test_a_page_asks_for_a_share_each_then_more_of_the_service_it_uses_up() -> None:
+    logs = {
+        "goals": [event("goals", p, f"T{p:03d}") for p in range(1, 31)],
+        "plans": [event("plans", 1, "T900")],
+        "reports": [],
+    }
+    asked: list[dict[str, tuple[int, int]]] = []
+    emitted, moved, _ = merge_feed(memory(logs, asked), dict.fromkeys(logs, 0), limit=12)
+    assert [e["position"] for e in emitted] == list(range(1, 13))
+    assert moved == {"goals": 12, "plans": 0, "reports": 0}
+    # an equal share of 12 from each, then the rest the page may take, of goals alone
+    assert asked == [{"goals": (0, 4), "plans": (0, 4), "reports": (0, 4)}, {"goals": (4, 8)}]
 
 
 def test_paging_while_services_append_at_different_rates_yields_each_event_once() -> None:
@@ -243,21 +278,16 @@ def test_paging_while_services_append_at_different_rates_yields_each_event_once(
     for _ in range(60):
         for service, rate in rates.items():
             for _ in range(rng.randint(0, rate)):
-                clock += 1
+                clock += rng.choice((0, 1))  # equal times happen
                 logs[service].append(event(service, len(logs[service]) + 1, f"T{clock:06d}"))
-        limit = rng.randint(1, 9)
-        pages = {
-            s: [e for e in log if e["position"] > positions[s]][:limit] for s, log in logs.items()
-        }
-        emitted, positions = merge_pages(pages, positions, limit)
+        emitted, positions, _ = merge_feed(memory(logs), positions, rng.randint(1, 9))
         positions = decode_cursor(encode_cursor(positions))
         seen.extend(emitted)
     while True:  # drain
-        pages = {s: [e for e in log if e["position"] > positions[s]][:5] for s, log in logs.items()}
-        emitted, positions = merge_pages(pages, positions, 5)
-        if not emitted:
-            break
+        emitted, positions, heads = merge_feed(memory(logs), positions, 5)
         seen.extend(emitted)
+        if all(positions[s] >= heads[s] for s in logs):
+            break
     for service, log in logs.items():
         mine = [e for e in seen if e["source"] == f"/styrkort/{service}"]
         assert mine == log  # every event once, in position order
