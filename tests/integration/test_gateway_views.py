@@ -604,3 +604,27 @@ def test_the_admin_cli_says_why_it_could_not_run(
     assert unreachable == 2 and "did not answer" in err_out.getvalue()
     with pytest.raises(SystemExit):
         admin_cli.main(["rebuild", "warehouse"], err=io.StringIO())
+
+
+def test_the_merged_document_is_kept_for_a_while_then_fetched_anew(gateway: Gateway) -> None:
+    now = [1000.0]
+    upstreams = make_upstreams(gateway.service_apps)
+    try:
+        merged = docs.MergedDocument(upstreams, clock=lambda: now[0])
+        first = merged.get(None)
+        now[0] += docs.CACHE_SECONDS - 1
+        assert merged.get(None) is first
+        now[0] += 2
+        again = merged.get(None)
+        assert again is not first and again == first
+    finally:
+        upstreams.close()
+    down = make_upstreams(gateway.service_apps, down=("reports",))
+    try:
+        missing = docs.MergedDocument(down, clock=lambda: now[0])
+        partial = missing.get(None)
+        assert set(partial[MISSING_KEY]) == {"reports"}
+        now[0] += docs.MISSING_CACHE_SECONDS + 0.1
+        assert missing.get(None) is not partial  # a missing part is asked for again soon
+    finally:
+        down.close()
