@@ -299,7 +299,8 @@ def _passed_through(response: Any) -> Response:
     return Response(response.content, status=response.status_code, headers=headers)
 
 
-KeyHistory = Callable[[str, "str | None"], Response]
+#: what the core offers: (entity_id, as_of or None) -> anything a Flask view may return
+KeyHistory = Callable[[str, str | None], Any]
 
 
 def blueprint(upstreams: Upstreams) -> Blueprint:
@@ -307,7 +308,7 @@ def blueprint(upstreams: Upstreams) -> Blueprint:
     blp = Blueprint("gateway-audit-trail", __name__)
 
     @blp.get(f"{API_PREFIX}/history/<entity_id>")
-    def history(entity_id: str) -> Response:
+    def history(entity_id: str) -> Any:
         identity = caller()
         owner = owner_of(entity_id)
         if owner is None:
