@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from infra.embedded import EmbeddedBroker, EmbeddedPostgres, create_database, free_port
+from services.gateway.app import DEFINITION as GATEWAY
 from services.goals.app import DEFINITION as GOALS
 from services.plans.app import DEFINITION as PLANS
 from services.reports.app import DEFINITION as REPORTS
@@ -22,7 +23,7 @@ from shared.migrate import migrate
 from shared.runtime import Runtime, ServiceDefinition
 from tests.support import INTERNAL_SECRET
 
-DEFINITIONS = {"goals": GOALS, "plans": PLANS, "reports": REPORTS}
+DEFINITIONS = {"goals": GOALS, "plans": PLANS, "reports": REPORTS, "gateway": GATEWAY}
 
 
 @pytest.fixture(scope="session")
