@@ -303,3 +303,31 @@ def test_the_audit_log_has_a_line_per_request_without_query_or_personal_data(
     assert second["status"] == 401 and second["key_id"] is None
     text = log.read_text()
     assert "Anna" not in text and "10.1.2.3" not in text and key.split("_")[-1] not in text
+
+
+def test_the_key_events_go_to_the_gateway_topic_with_who_did_it(stack: Stack) -> None:
+    from shared.relay import Relay
+    from tests.integration.test_relay_and_consumer import relay_all, topic_events
+
+    key = stack.key("auditor", name="Revisionen")
+    key_id = keys.parse_key(key)[0]  # type: ignore[index]
+    relay_all(Relay(stack.runtime.config, stack.runtime.store), stack.runtime)
+    [(_, subject, message)] = topic_events(stack.runtime.config, "gateway")
+    assert subject == f"key-{key_id}".encode()
+    assert message["type"] == "styrkort.gateway.ApiKeyIssued.v1"
+    assert message["source"] == "/styrkort/gateway" and message["actor"] == "cli:test"
+    assert message["data"]["role"] == "auditor" and key.split("_")[-1] not in json.dumps(message)
+
+
+def test_the_gateway_spec_documents_its_routes_and_the_bearer_scheme(stack: Stack) -> None:
+    spec = stack.gateway.extensions["styrkort.gateway.spec"]()
+    assert spec["components"]["securitySchemes"]["apiKey"]["type"] == "http"
+    assert spec["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
+    assert (
+        "Authorization: Bearer <key>"
+        in spec["components"]["securitySchemes"]["apiKey"]["description"]
+    )
+    assert {"get", "post"} <= set(spec["paths"]["/api/v1/admin/keys"])
+    assert "post" in spec["paths"]["/api/v1/admin/keys/{key_id}/rotate"]
+    served = stack.client().get("/api/v1/openapi.json")
+    assert served.status_code == 404, "the merged document is served by the docs' blueprint"

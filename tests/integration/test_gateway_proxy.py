@@ -274,3 +274,31 @@ def test_a_body_over_the_limit_is_a_413_problem_and_reaches_no_service(stack: St
     assert answer.status_code == 413 and answer.content_type == PROBLEM_JSON
     with connect(stack.runtimes["goals"]) as conn:
         assert conn.execute("SELECT count(*) FROM events").fetchone() == (0,)
+
+
+def test_a_service_slower_than_the_timeout_is_a_503_naming_it(
+    make_runtime: Callable[..., Runtime], make_config: Callable[..., Config]
+) -> None:
+    release = threading.Event()
+
+    def slow_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        release.wait(30)  # far beyond the gateway's timeout; released when the test ends
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [b"{}"]
+
+    port = free_port()
+    stack = make_stack(
+        make_runtime, make_config, urls={"plans": f"http://127.0.0.1:{port}"}, timeout=0.5
+    )
+    key = stack.key("reader")
+    try:
+        with served(slow_app, port):  # type: ignore[arg-type]
+            slow = stack.client().get("/api/v1/plans", headers=bearer(key))
+            assert slow.status_code == 503 and slow.content_type == PROBLEM_JSON
+            assert slow.get_json()["service"] == "plans"
+            assert "no answer within 0.5 s" in slow.get_json()["detail"]
+            other = stack.client().get("/api/v1/org-units", headers=bearer(key))
+            assert other.status_code == 200
+            release.set()
+    finally:
+        release.set()
