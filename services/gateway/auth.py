@@ -19,6 +19,7 @@ from collections.abc import Mapping
 
 from flask import Flask, Response, g, request
 from flask_limiter import Limiter, RateLimitExceeded, RequestLimit
+from limits import parse_many
 
 from services.gateway.domain import keys
 from services.gateway.projections import credentials
@@ -45,16 +46,14 @@ def is_open(path: str) -> bool:
 
 def rate_limit_from_env(env: Mapping[str, str] | None = None) -> str:
     """GATEWAY_RATE_LIMIT in flask-limiter's notation (e.g. `1200/minute`, `20/second`)."""
-    from limits import parse_many
-
     env = os.environ if env is None else env
     raw = env.get("GATEWAY_RATE_LIMIT", DEFAULT_RATE_LIMIT)
     try:
-        parse_many(raw)
+        valid = bool(parse_many(raw))
     except ValueError:
-        raise ConfigError(
-            f"GATEWAY_RATE_LIMIT must be a rate such as 1200/minute, not {raw!r}"
-        ) from None
+        valid = False
+    if not valid:
+        raise ConfigError(f"GATEWAY_RATE_LIMIT must be a rate such as 1200/minute, not {raw!r}")
     return raw
 
 
@@ -113,11 +112,12 @@ def install_rate_limit(app: Flask, limit: str) -> Limiter:
     limiter = Limiter(
         key,
         app=app,
-        default_limits=[limit],
+        # one budget per key across every route (default_limits would count each route apart)
+        application_limits=[limit],
+        application_limits_exempt_when=lambda: g.get("key_id") is None,
         storage_uri="memory://",
         headers_enabled=False,
         on_breach=breached,
-        default_limits_exempt_when=lambda: g.get("key_id") is None,
     )
 
     @app.errorhandler(RateLimitExceeded)

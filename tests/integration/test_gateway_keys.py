@@ -276,6 +276,7 @@ def test_a_key_over_its_rate_limit_gets_429_with_retry_after(
     refused = stack.client().get("/api/v1/org-units", headers=bearer(key))
     assert refused.content_type == PROBLEM_JSON
     assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert status_of(stack, key, "/api/v1/admin/keys") == 429, "one budget across routes"
     assert status_of(stack, other) == 200, "the limit is per key"
     assert stack.client().get("/healthz").status_code == 200, "open paths are not limited"
 
