@@ -4,12 +4,15 @@ makes them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 from flask import Flask
+from werkzeug.serving import make_server
 
 from services.gateway import key_commands
 from services.gateway.app import create_app as create_gateway_app
@@ -87,3 +90,19 @@ def make_stack(
     runtime = make_runtime("gateway", config)
     gateway = create_gateway_app(config, upstreams=upstreams, runtime=runtime)
     return Stack(gateway, runtime, upstreams, apps, runtimes)
+
+
+@contextmanager
+def served(app: Any, port: int) -> Iterator[None]:
+    """The app behind a real socket, on a thread: a streamed answer (stream_with_context)
+    keeps the service's Flask context pushed while it is read, which only a separate thread
+    (as a separate process in production) keeps apart from the gateway's."""
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        thread.join(10)
+        assert not thread.is_alive()

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from infra.embedded import free_port
 from services.gateway.app import DEFINITION
 from services.gateway.cli import COMMANDS
 from services.gateway.domain import keys
@@ -20,7 +21,7 @@ from shared.cli import main
 from shared.config import Config
 from shared.http import PROBLEM_JSON
 from shared.runtime import Runtime
-from tests.gateway_support import Stack, bearer, make_stack
+from tests.gateway_support import Stack, bearer, make_stack, served
 from tests.support import INTERNAL_SECRET, connect
 
 
@@ -332,3 +333,26 @@ def test_the_gateway_spec_documents_its_routes_and_the_bearer_scheme(stack: Stac
     assert "post" in spec["paths"]["/api/v1/admin/keys/{key_id}/rotate"]
     served = stack.client().get("/api/v1/openapi.json")
     assert served.status_code == 404, "the merged document is served by the docs' blueprint"
+
+
+def test_the_cli_asks_goals_whether_a_scopes_unit_exists(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    council = create_council(stack, stack.key("admin"))
+    port = free_port()
+    monkeypatch.setenv("GOALS_URL", f"http://127.0.0.1:{port}")
+    with served(stack.services["goals"], port):
+        code, lines, _ = cli(
+            stack.runtime, monkeypatch, capsys, "create", "--role", "editor", "--scope", council
+        )
+        assert code == 0 and json.loads(lines[0])["scope"] == council
+        missing = "org-unit-00000000-0000-0000-0000-000000000000"
+        code, _, err = cli(
+            stack.runtime, monkeypatch, capsys, "create", "--role", "editor", "--scope", missing
+        )
+        assert code == 2 and "no organisation unit" in err
+    code, _, err = cli(
+        stack.runtime, monkeypatch, capsys, "create", "--role", "editor", "--scope", council
+    )
+    assert code == 1 and "goals service is not answering" in err, "goals is down now"
+    assert len(key_events(stack.runtime)) == 2, "the admin's and the council editor's"

@@ -9,14 +9,11 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import httpx
 import pytest
-from flask import Flask
-from werkzeug.serving import make_server
 
 from infra.embedded import free_port
 from services.gateway.domain import keys
@@ -25,7 +22,7 @@ from services.gateway.upstream import BACKENDS
 from shared.config import Config
 from shared.http import PROBLEM_JSON
 from shared.runtime import Runtime
-from tests.gateway_support import SERVICE_APPS, Stack, bearer, make_stack
+from tests.gateway_support import SERVICE_APPS, Stack, bearer, make_stack, served
 from tests.support import connect
 
 #: an id of each service's own, for the routes whose owner the id decides (history)
@@ -225,22 +222,6 @@ def test_a_service_that_is_down_is_a_503_naming_it_and_the_others_still_answer(
     assert "reports" in ready.get_json()["reason"]
 
 
-@contextmanager
-def served(app: Flask, port: int) -> Iterator[None]:
-    """The app behind a real socket, on a thread: a streamed answer (stream_with_context)
-    keeps the service's Flask context pushed while it is read, which only a separate thread
-    (as a separate process in production) keeps apart from the gateway's."""
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        server.shutdown()
-        thread.join(10)
-        assert not thread.is_alive()
-
-
 def test_an_export_streams_through_and_metrics_count_by_service(
     make_runtime: Callable[..., Runtime], make_config: Callable[..., Config]
 ) -> None:
@@ -292,7 +273,7 @@ def test_a_service_slower_than_the_timeout_is_a_503_naming_it(
     )
     key = stack.key("reader")
     try:
-        with served(slow_app, port):  # type: ignore[arg-type]
+        with served(slow_app, port):
             slow = stack.client().get("/api/v1/plans", headers=bearer(key))
             assert slow.status_code == 503 and slow.content_type == PROBLEM_JSON
             assert slow.get_json()["service"] == "plans"
@@ -302,3 +283,30 @@ def test_a_service_slower_than_the_timeout_is_a_503_naming_it(
             release.set()
     finally:
         release.set()
+
+
+def test_a_keys_scope_reaches_the_service_that_checks_it(stack: Stack) -> None:
+    admin = stack.key("admin")
+    client = stack.client()
+    council = client.post(
+        "/api/v1/org-units", json={"name": "KF", "kind": "council"}, headers=bearer(admin)
+    ).get_json()["id"]
+    committee = client.post(
+        "/api/v1/org-units",
+        json={"name": "Barn- och utbildningsnämnden", "kind": "committee", "parent_id": council},
+        headers=bearer(admin),
+    ).get_json()["id"]
+    editor = stack.key("editor", scope=committee)
+    inside = client.post(
+        "/api/v1/org-units",
+        json={"name": "Sektor BoU", "kind": "sector", "parent_id": committee},
+        headers=bearer(editor),
+    )
+    assert inside.status_code == 201, inside.get_json()
+    outside = client.post(
+        "/api/v1/org-units",
+        json={"name": "Kommunstyrelsen", "kind": "executive_board", "parent_id": council},
+        headers=bearer(editor),
+    )
+    assert outside.status_code == 403 and outside.content_type == PROBLEM_JSON
+    assert outside.get_json()["scope"] == committee
