@@ -174,6 +174,15 @@ def test_admins_issue_list_rotate_and_revoke_keys_over_the_api(stack: Stack) -> 
     assert status_of(stack, new_key) == 401
     again = client.post(f"/api/v1/admin/keys/{key_id}/revoke", headers=bearer(admin))
     assert again.status_code == 409 and again.content_type == PROBLEM_JSON
+    for tail in (f"{'0' * 20}/rotate", f"{'0' * 20}/revoke", "0" * 20):
+        unknown = client.open(
+            f"/api/v1/admin/keys/{tail}",
+            method="POST" if "/" in tail else "GET",
+            headers=bearer(admin),
+        )
+        assert unknown.status_code == 404 and unknown.content_type == PROBLEM_JSON, tail
+    malformed = client.post("/api/v1/admin/keys/key-1/rotate", headers=bearer(admin))
+    assert malformed.status_code == 422 and "key_id" in malformed.get_json()["errors"]
 
     events = [e for e in key_events(stack.runtime) if e[0] == f"key-{key_id}"]
     assert [e[3]["actor"] for e in events] == [f"key:{admin_id}"] * 3
