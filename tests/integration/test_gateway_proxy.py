@@ -310,3 +310,17 @@ def test_a_keys_scope_reaches_the_service_that_checks_it(stack: Stack) -> None:
     )
     assert outside.status_code == 403 and outside.content_type == PROBLEM_JSON
     assert outside.get_json()["scope"] == committee
+
+
+@pytest.mark.parametrize(
+    "query",
+    [b"kind=\xc3\xa4mbete", b'kind="council"', b"kind=%C3%A4mbete", b"kind=a|b^c"],
+)
+def test_a_query_reaches_the_service_as_sent_never_as_a_signature_mismatch(
+    stack: Stack, query: bytes
+) -> None:
+    reader = stack.key("reader")
+    raw = query.decode("latin-1")  # WSGI carries the bytes as latin-1 text
+    answer = stack.client().get("/api/v1/org-units", query_string=raw, headers=bearer(reader))
+    assert answer.status_code == 422, answer.get_json()  # the service read the value: no 401
+    assert "kind" in answer.get_json()["errors"]
