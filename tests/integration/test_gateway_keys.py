@@ -366,3 +366,29 @@ def test_the_cli_asks_goals_whether_a_scopes_unit_exists(
     )
     assert code == 1 and "goals service is not answering" in err, "goals is down now"
     assert len(key_events(stack.runtime)) == 2, "the admin's and the council editor's"
+
+
+def test_the_keys_read_model_is_rebuilt_from_the_events_alone(stack: Stack) -> None:
+    from shared.uow import rebuild_own_read_models
+
+    admin = stack.key("admin")
+    client = stack.client()
+    made = client.post(
+        "/api/v1/admin/keys", json={"role": "reader", "scope": "*"}, headers=bearer(admin)
+    ).get_json()
+    rotated = client.post(
+        f"/api/v1/admin/keys/{made['key_id']}/rotate", headers=bearer(admin)
+    ).get_json()
+    other = stack.key("editor")
+    client.post(f"/api/v1/admin/keys/{keys.parse_key(other)[0]}/revoke", headers=bearer(admin))  # type: ignore[index]
+
+    def table() -> list[tuple[Any, ...]]:
+        with connect(stack.runtime) as conn:
+            return conn.execute("SELECT * FROM api_keys ORDER BY key_id").fetchall()
+
+    before = table()
+    applied = rebuild_own_read_models(
+        stack.runtime.pool, stack.runtime.store, stack.runtime.projections
+    )
+    assert applied == 5 and table() == before
+    assert status_of(stack, rotated["key"]) == 200 and status_of(stack, other) == 401
