@@ -16,6 +16,7 @@ from werkzeug.serving import make_server
 
 from services.gateway import key_commands
 from services.gateway.app import create_app as create_gateway_app
+from services.gateway.domain import keys
 from services.gateway.upstream import BACKENDS, Upstreams
 from services.goals.app import create_app as create_goals_app
 from services.plans.app import create_app as create_plans_app
@@ -58,6 +59,13 @@ class Stack:
             check_scope=lambda _scope: None,
         )
         return key
+
+
+def id_of(key: str) -> str:
+    """The key id of a key (which must be well-formed)."""
+    parsed = keys.parse_key(key)
+    assert parsed is not None, "not a key"
+    return parsed[0]
 
 
 def bearer(key: str, **headers: str) -> dict[str, str]:

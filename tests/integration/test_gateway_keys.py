@@ -21,7 +21,7 @@ from shared.cli import main
 from shared.config import Config
 from shared.http import PROBLEM_JSON
 from shared.runtime import Runtime
-from tests.gateway_support import Stack, bearer, make_stack, served
+from tests.gateway_support import Stack, bearer, id_of, make_stack, served
 from tests.support import INTERNAL_SECRET, connect
 
 
@@ -123,7 +123,7 @@ def test_the_cli_refuses_clearly_with_a_failing_exit_code(
 def test_the_cli_refuses_revoking_a_revoked_key(
     stack: Stack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    key_id = keys.parse_key(stack.key("reader"))[0]  # type: ignore[index]
+    key_id = id_of(stack.key("reader"))
     assert cli(stack.runtime, monkeypatch, capsys, "revoke", key_id)[0] == 0
     code, _, err = cli(stack.runtime, monkeypatch, capsys, "revoke", key_id)
     assert code == 1 and "revoked" in err
@@ -140,7 +140,7 @@ def create_council(stack: Stack, key: str) -> str:
 
 def test_admins_issue_list_rotate_and_revoke_keys_over_the_api(stack: Stack) -> None:
     admin = stack.key("admin")
-    admin_id = keys.parse_key(admin)[0]  # type: ignore[index]
+    admin_id = id_of(admin)
     client = stack.client()
     council = create_council(stack, admin)
 
@@ -259,7 +259,7 @@ def test_a_missing_malformed_or_unknown_key_is_a_401_problem_with_a_challenge(
 
 
 def test_a_wrong_secret_of_a_real_key_is_refused(stack: Stack) -> None:
-    key_id = keys.parse_key(stack.key("admin"))[0]  # type: ignore[index]
+    key_id = id_of(stack.key("admin"))
     forged = keys.format_key(key_id, keys.new_secret())
     assert status_of(stack, forged) == 401
 
@@ -297,7 +297,7 @@ def test_the_audit_log_has_a_line_per_request_without_query_or_personal_data(
     log = tmp_path / "audit.jsonl"
     stack = make_stack(make_runtime, make_config, GATEWAY_AUDIT_LOG=str(log))
     key = stack.key("reader")
-    key_id = keys.parse_key(key)[0]  # type: ignore[index]
+    key_id = id_of(key)
     stack.client().get(
         "/api/v1/org-units?name=Anna+Andersson",
         headers=bearer(key, **{"X-Correlation-Id": "case-1"}),
@@ -322,7 +322,7 @@ def test_the_key_events_go_to_the_gateway_topic_with_who_did_it(stack: Stack) ->
     from tests.integration.test_relay_and_consumer import relay_all, topic_events
 
     key = stack.key("auditor", name="Revisionen")
-    key_id = keys.parse_key(key)[0]  # type: ignore[index]
+    key_id = id_of(key)
     relay_all(Relay(stack.runtime.config, stack.runtime.store), stack.runtime)
     [(_, subject, message)] = topic_events(stack.runtime.config, "gateway")
     assert subject == f"key-{key_id}".encode()
@@ -380,7 +380,7 @@ def test_the_keys_read_model_is_rebuilt_from_the_events_alone(stack: Stack) -> N
         f"/api/v1/admin/keys/{made['key_id']}/rotate", headers=bearer(admin)
     ).get_json()
     other = stack.key("editor")
-    client.post(f"/api/v1/admin/keys/{keys.parse_key(other)[0]}/revoke", headers=bearer(admin))  # type: ignore[index]
+    client.post(f"/api/v1/admin/keys/{id_of(other)}/revoke", headers=bearer(admin))
 
     def table() -> list[tuple[Any, ...]]:
         with connect(stack.runtime) as conn:

@@ -16,13 +16,12 @@ import httpx
 import pytest
 
 from infra.embedded import free_port
-from services.gateway.domain import keys
 from services.gateway.proxy import owner
 from services.gateway.upstream import BACKENDS
 from shared.config import Config
 from shared.http import PROBLEM_JSON
 from shared.runtime import Runtime
-from tests.gateway_support import SERVICE_APPS, Stack, bearer, make_stack, served
+from tests.gateway_support import SERVICE_APPS, Stack, bearer, id_of, make_stack, served
 from tests.support import connect
 
 #: an id of each service's own, for the routes whose owner the id decides (history)
@@ -68,7 +67,7 @@ def test_answers_pass_through_unchanged_and_events_carry_the_key_and_correlation
     stack: Stack,
 ) -> None:
     editor = stack.key("editor")
-    editor_id = keys.parse_key(editor)[0]  # type: ignore[index]
+    editor_id = id_of(editor)
     client = stack.client()
     body = {"name": "Kommunfullmäktige", "kind": "council"}
     sent = bearer(editor, **{"Idempotency-Key": "create-kf", "X-Correlation-Id": "case-77"})
@@ -145,7 +144,7 @@ def test_a_forged_identity_header_does_not_change_who_acts(stack: Stack) -> None
     )
     assert made.status_code == 201
     [metadata] = event_metadata(stack.runtimes["goals"], made.get_json()["id"])
-    assert metadata["actor"] == f"key:{keys.parse_key(editor)[0]}"  # type: ignore[index]
+    assert metadata["actor"] == f"key:{id_of(editor)}"
 
 
 def echo_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -196,7 +195,7 @@ def test_hop_by_hop_and_client_identity_headers_stay_on_their_hop(
     for name in ("x-client-hop", "keep-alive", "cookie", "proxy-authorization", "authorization"):
         assert name not in received, name
     assert received["accept-language"] == "sv"
-    assert received["x-styrkort-actor"] == f"key:{keys.parse_key(key)[0]}"  # type: ignore[index]
+    assert received["x-styrkort-actor"] == f"key:{id_of(key)}"
     assert received["x-styrkort-signature"] and received["x-correlation-id"]
     for name in ("X-Hop", "Keep-Alive", "Proxy-Authenticate"):
         assert name not in answer.headers, name
