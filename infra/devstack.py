@@ -47,7 +47,7 @@ WORKERS = {
     "goals": ("relay",),
     "plans": ("relay", "consumer"),
     "reports": ("relay", "consumer"),
-    "gateway": ("consumer",),
+    "gateway": ("relay",),  # its API keys' events go to gateway.events
 }
 API_PATHS = {"goals": "goals", "plans": "plans", "reports": "reports", "gateway": "openapi.json"}
 STOP_GRACE_SECONDS = 10.0
@@ -134,6 +134,7 @@ class DevStack:
         self.pg: EmbeddedPostgres | None = None
         self.broker: EmbeddedBroker | None = None
         self.children: list[Child] = []
+        self.admin_key: str | None = None
 
     # -- start ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -151,6 +152,8 @@ class DevStack:
             if "seed" in commands:
                 seeds.append((service, env))
             self._plan_children(service, env, commands)
+            if service == "gateway" and "keys" in commands:
+                self.admin_key = self._admin_key(env)
         for child in self.children:
             self._spawn(child)
         timeout = float(os.environ.get("DEV_START_TIMEOUT", "60"))
@@ -220,6 +223,37 @@ class DevStack:
                 f"`python -m services.{service} {command}` exited with {code}; see {log}"
             )
 
+    def _admin_key(self, env: dict[str, str]) -> str:
+        """The dev stack's admin API key, made once with the gateway's CLI and kept in
+        .dev/admin-key (mode 0600); made anew only if the gateway's database no longer knows
+        it as active (e.g. after `make clean` removed the data but not the file)."""
+        path = self.dev_dir / "admin-key"
+        if path.exists():
+            key = path.read_text().strip()
+            key_id = key.split("_")[1] if key.count("_") >= 2 else ""
+            lines = self._gateway_cli(env, "keys", "list").splitlines()
+            listed = [json.loads(line) for line in lines]
+            if any(k["key_id"] == key_id and k["status"] == "active" for k in listed):
+                return key
+        out = self._gateway_cli(
+            env, "keys", "create", "--role", "admin", "--scope", "*", "--name", "dev stack admin"
+        )
+        key = out.strip().splitlines()[-1]
+        path.unlink(missing_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(key + "\n")
+        self.console.line("devstack", f"made an admin API key for the dev stack: {path}")
+        return key
+
+    def _gateway_cli(self, env: dict[str, str], *args: str) -> str:
+        """The output of a gateway CLI command (not shown: it may hold a key)."""
+        cli = [sys.executable, "-m", "services.gateway", *args]
+        out = subprocess.run(cli, cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+        if out.returncode != 0:
+            raise StackError(f"`{' '.join(cli[1:])}` failed:\n{out.stderr}")
+        return out.stdout
+
     def _plan_children(self, service: str, env: dict[str, str], commands: set[str]) -> None:
         if (REPO / "services" / service / "wsgi.py").exists():
             port = service_port(service)
@@ -279,6 +313,15 @@ class DevStack:
             + (" (in memory: relays re-feed it)" if self.broker else ""),
             f"  Logs       {self.console.log_dir}",
             "",
+        ]
+        if self.admin_key:
+            rows += [
+                f"  Admin key  {self.admin_key}",
+                f"             (in {self.dev_dir / 'admin-key'}; send it to the gateway as",
+                "             Authorization: Bearer $(cat .dev/admin-key))",
+                "",
+            ]
+        rows += [
             "  Ctrl-C to stop.",
             "",
         ]

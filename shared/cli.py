@@ -76,8 +76,7 @@ def build_parser(
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
     commands.add_parser("migrate", help="apply the SQL migrations (idempotent)")
-    if definition.name != "gateway":
-        commands.add_parser("relay", help="run the outbox relay to Kafka")
+    commands.add_parser("relay", help="run the outbox relay to Kafka")
     if definition.consumes():
         commands.add_parser("consumer", help="run the consumer of other services' topics")
     rebuild = commands.add_parser("rebuild", help="drop and refill read models from events")
@@ -100,17 +99,17 @@ def build_parser(
         "--no-witness", action="store_true", help="do not consult the topic (tail unverified)"
     )
     commands.add_parser("anchor", help="print the head of the store, to record in minutes")
-    if definition.name != "gateway":
-        commands.add_parser("relay-status", help="where the relay is, and why it stopped")
-        skip = commands.add_parser(
-            "relay-skip", help="pass the position the relay stopped at (recorded durably)"
-        )
-        skip.add_argument("--position", type=int, required=True, metavar="N")
-        skip.add_argument("--reason", required=True, help="why; kept with who and when")
-        skip.add_argument(
-            "--by", default=None, help="who decides (default $STYRKORT_ADMIN or the OS user)"
-        )
-        commands.add_parser("relay-retry", help="send the position the relay stopped at again")
+    # every service has a store and a relay, the gateway too (its API keys' events)
+    commands.add_parser("relay-status", help="where the relay is, and why it stopped")
+    skip = commands.add_parser(
+        "relay-skip", help="pass the position the relay stopped at (recorded durably)"
+    )
+    skip.add_argument("--position", type=int, required=True, metavar="N")
+    skip.add_argument("--reason", required=True, help="why; kept with who and when")
+    skip.add_argument(
+        "--by", default=None, help="who decides (default $STYRKORT_ADMIN or the OS user)"
+    )
+    commands.add_parser("relay-retry", help="send the position the relay stopped at again")
     if definition.seed is not None:
         commands.add_parser("seed", help="load the demo data (idempotent)")
     for name, command in (own or {}).items():

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from infra.embedded import EmbeddedBroker, EmbeddedPostgres, create_database, free_port
+from services.gateway.app import DEFINITION as GATEWAY
 from services.goals.app import DEFINITION as GOALS
 from services.plans.app import DEFINITION as PLANS
 from services.reports.app import DEFINITION as REPORTS
@@ -23,6 +24,8 @@ from shared.runtime import Runtime, ServiceDefinition
 from tests.support import INTERNAL_SECRET
 
 DEFINITIONS = {"goals": GOALS, "plans": PLANS, "reports": REPORTS}
+#: every service with a database of its own: the three above, and the gateway (API keys)
+ALL_DEFINITIONS = {**DEFINITIONS, "gateway": GATEWAY}
 
 
 @pytest.fixture(scope="session")
@@ -33,7 +36,7 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPost
     log = open(data_dir.parent / "postgres.log", "wb")  # noqa: SIM115 - closed below
     server = EmbeddedPostgres(data_dir, free_port(), durable=False, log=log)
     server.start()
-    for name, definition in DEFINITIONS.items():
+    for name, definition in ALL_DEFINITIONS.items():
         url = server.create_database(f"template_{name}")
         migrate(url, definition.migrations())
     yield server
@@ -97,7 +100,7 @@ def make_runtime(make_config: Callable[..., Config]) -> Iterator[Callable[..., R
     runtimes: list[Runtime] = []
 
     def make(service: str, config: Config | None = None) -> Runtime:
-        definition: ServiceDefinition = DEFINITIONS[service]
+        definition: ServiceDefinition = ALL_DEFINITIONS[service]
         runtime = Runtime(definition, config or make_config(service))
         runtimes.append(runtime)
         return runtime

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -94,6 +95,24 @@ def get_json(dev_dir: Path, service: str, port: int, path: str) -> Any:
         return json.load(response)
 
 
+def check_gateway_with_admin_key(dev_dir: Path, output: Path, ports: dict[str, int]) -> str:
+    """The banner shows the admin key kept in .dev/admin-key (0600), and the gateway answers a
+    request made with it, from the service that owns the path; without it, a 401."""
+    key_file = dev_dir / "admin-key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    key = key_file.read_text().strip()
+    assert f"Admin key  {key}" in output.read_text()
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    url = f"http://127.0.0.1:{ports['GATEWAY_PORT']}/api/v1/org-units?kind=council"
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {key}"})
+    with opener.open(request, timeout=10) as response:
+        assert [unit["id"] for unit in json.load(response)["items"]] == [COUNCIL]
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        opener.open(urllib.request.Request(url), timeout=10)
+    assert refused.value.code == 401
+    return key
+
+
 def check_seeded_follow_up(dev_dir: Path, ports: dict[str, int]) -> None:
     """Reports answers with a coloured scorecard of the council for 2025, and plans turned the
     approved quality report's improvement proposal into an activity of the school's 2026 plan."""
@@ -145,6 +164,7 @@ def test_dev_stack_stops_cleanly_on_ctrl_c_and_restarts_on_its_data(
     env.update(STYRKORT_DEV_DIR=str(dev_dir), NO_COLOR="1")
     health_url = f"http://127.0.0.1:{ports['GOALS_PORT']}/healthz"
 
+    keys: list[str] = []
     for run in ("first", "second"):
         output = tmp_path / f"{run}-run.log"
         with output.open("wb") as out:
@@ -159,6 +179,7 @@ def test_dev_stack_stops_cleanly_on_ctrl_c_and_restarts_on_its_data(
             )
         try:
             wait_until_up(launcher, output, health_url)
+            keys.append(check_gateway_with_admin_key(dev_dir, output, ports))
             if run == "first":
                 check_seeded_follow_up(dev_dir, ports)
         finally:
@@ -177,5 +198,6 @@ def test_dev_stack_stops_cleanly_on_ctrl_c_and_restarts_on_its_data(
         assert [port for port in ports.values() if port_open(port)] == []
         assert processes_of(dev_dir) == []
 
+    assert keys[0] == keys[1], "the admin key is made once"
     assert (dev_dir / "pgdata" / "PG_VERSION").exists()
     assert (dev_dir / "internal-secret").stat().st_mode & 0o777 == 0o600

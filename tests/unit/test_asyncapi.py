@@ -253,7 +253,7 @@ FULL_METADATA = Metadata("key:3f9c", "c-1", causation_id="c-0", request_id="r-9"
 # -- the committed document -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("service", ["goals", "plans", "reports"])
+@pytest.mark.parametrize("service", ["goals", "plans", "reports", "gateway"])
 def test_committed_document_is_what_the_event_classes_generate(service: str) -> None:
     from shared.asyncapi import service_registries
 
@@ -266,7 +266,7 @@ def test_committed_document_is_what_the_event_classes_generate(service: str) -> 
     )
 
 
-@pytest.mark.parametrize("service", ["goals", "plans", "reports"])
+@pytest.mark.parametrize("service", ["goals", "plans", "reports", "gateway"])
 def test_every_aggregate_of_the_service_is_in_its_registries(service: str) -> None:
     """An aggregate added to services/<service>/domain but forgotten in events.registries()
     would be missing from the document (and from docs/events.md)."""

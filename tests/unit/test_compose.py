@@ -15,7 +15,7 @@ PROCESSES = {
     "goals": ("migrate", "web", "relay"),
     "plans": ("migrate", "web", "relay", "consumer"),
     "reports": ("migrate", "web", "relay", "consumer"),
-    "gateway": ("migrate", "web", "consumer"),
+    "gateway": ("migrate", "web", "relay"),  # its API keys' events go to gateway.events
 }
 REFERENCE = re.compile(r"^\$\{[A-Z][A-Z0-9_]*(:?[?-][^}]*)?\}$")  # ${NAME}, ${NAME:?msg}, ...
 
