@@ -8,9 +8,10 @@ stream type, so the gateway can route it too.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+import psycopg
 from flask import Response, stream_with_context
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
@@ -108,6 +109,41 @@ def history_entry(event: RecordedEvent) -> dict[str, Any]:
         "data": event.data,
         "hash": event.hash,
     }
+
+
+def consumer_status(
+    conn: psycopg.Connection[Any], followed: Iterable[str]
+) -> dict[str, dict[str, Any]]:
+    """Per source service followed (and any other found applied): the highest position
+    applied, how many of its streams were applied, the version gaps still open, and when the
+    consumer last applied one.
+
+    Partitions are consumed independently, so events below the highest position applied
+    may still be on their way; `open_gaps` counts those known to be missing."""
+    found: dict[str, dict[str, Any]] = {}
+
+    def entry(source: str) -> dict[str, Any]:
+        return found.setdefault(
+            source.rsplit("/", 1)[-1],
+            {"applied_position": 0, "streams": 0, "open_gaps": 0, "last_applied_at": None},
+        )
+
+    for name in followed:
+        entry(name)
+    for source, position, streams, applied_at in conn.execute(
+        "SELECT source, max(position), count(*), max(applied_at) FROM consumed_streams "
+        "GROUP BY source"
+    ).fetchall():
+        entry(source).update(
+            applied_position=int(position),
+            streams=int(streams),
+            last_applied_at=applied_at.isoformat() if applied_at else None,
+        )
+    for source, count in conn.execute(
+        "SELECT source, count(*) FROM consumer_gaps WHERE resolved_at IS NULL GROUP BY source"
+    ).fetchall():
+        entry(source)["open_gaps"] = int(count)
+    return dict(sorted(found.items()))
 
 
 #: checks, before a history is shown, that the caller may see it (raises Forbidden otherwise)
@@ -221,6 +257,21 @@ def event_store_blueprint(runtime: Runtime, guard: HistoryGuard | None = None) -
             require_role("auditor")
             with runtime.pool.connection() as conn:
                 return relay_status(conn, runtime.config)
+
+    @blp.route(f"/admin/{service}/consumer")
+    class ConsumerStatus(MethodView):
+        @blp.doc(**MAY_REFUSE)
+        @blp.response(200)
+        def get(self) -> dict[str, Any]:
+            """What the service's consumer has applied of each service it follows: the
+            highest position applied, the streams followed, the gaps still open (the
+            gateway compares it with each source's last position: the consumer's lag)."""
+            require_role("auditor")
+            with runtime.pool.connection() as conn:
+                return {
+                    "service": service,
+                    "sources": consumer_status(conn, runtime.applier.projections),
+                }
 
     @blp.route(f"/admin/{service}/relay/skip")
     class RelaySkip(MethodView):
