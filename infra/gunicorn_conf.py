@@ -23,6 +23,9 @@ keepalive = 5
 limit_request_line = 8190
 
 accesslog = "-"  # stdout: the dev stack prefixes it, containers ship it
+# No client address, query string, referrer or user agent: they can be personal data, and the
+# gateway's audit log (services/gateway/observe.py) says who called what, by key id.
+access_log_format = '%(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss'
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 

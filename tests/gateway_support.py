@@ -4,15 +4,19 @@ makes them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 from flask import Flask
+from werkzeug.serving import make_server
 
 from services.gateway import key_commands
 from services.gateway.app import create_app as create_gateway_app
+from services.gateway.domain import keys
 from services.gateway.upstream import BACKENDS, Upstreams
 from services.goals.app import create_app as create_goals_app
 from services.plans.app import create_app as create_plans_app
@@ -57,6 +61,13 @@ class Stack:
         return key
 
 
+def id_of(key: str) -> str:
+    """The key id of a key (which must be well-formed)."""
+    parsed = keys.parse_key(key)
+    assert parsed is not None, "not a key"
+    return parsed[0]
+
+
 def bearer(key: str, **headers: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}", **headers}
 
@@ -87,3 +98,19 @@ def make_stack(
     runtime = make_runtime("gateway", config)
     gateway = create_gateway_app(config, upstreams=upstreams, runtime=runtime)
     return Stack(gateway, runtime, upstreams, apps, runtimes)
+
+
+@contextmanager
+def served(app: Any, port: int) -> Iterator[None]:
+    """The app behind a real socket, on a thread: a streamed answer (stream_with_context)
+    keeps the service's Flask context pushed while it is read, which only a separate thread
+    (as a separate process in production) keeps apart from the gateway's."""
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        thread.join(10)
+        assert not thread.is_alive()

@@ -81,6 +81,9 @@ def create_app(
     env = settings(config)
     if upstreams is None:
         upstreams = Upstreams(urls_from_env(env), config.internal_secret, timeout_from_env(env))
+    # httpx logs every request at INFO: one more log line per proxied call, as costly as the
+    # call itself; the audit log says what was called
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     app = Flask("styrkort.gateway")
     app.config.update(
         API_TITLE="styrkort",

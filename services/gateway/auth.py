@@ -10,6 +10,7 @@ N gateway processes a key may make up to N times the limit (docs/adr/0014).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -17,6 +18,7 @@ import re
 import time
 from collections.abc import Mapping
 
+import psycopg
 from flask import Flask, Response, g, request
 from flask_limiter import Limiter, RateLimitExceeded, RequestLimit
 from limits import parse_many
@@ -72,8 +74,7 @@ def authenticate(runtime: Runtime) -> Response | None:
     if parsed is None:
         return refused("the Authorization header must be `Bearer sk_<key id>_<secret>`")
     key_id, secret = parsed
-    with runtime.pool.connection() as conn:
-        found = credentials(conn, key_id)
+    found = _lookup(runtime, key_id)
     # the same answer for an unknown key, a wrong secret and a revoked key: a caller learns
     # nothing about which keys exist
     if found is None or found[3] != "active" or not keys.secret_matches(secret, found[2]):
@@ -82,6 +83,19 @@ def authenticate(runtime: Runtime) -> Response | None:
     g.key_id = key_id
     g.identity = Identity(actor=f"key:{key_id}", role=role, scope=scope)
     return None
+
+
+def _lookup(runtime: Runtime, key_id: str) -> tuple[str, str, str, str] | None:
+    """The key's credentials in one round trip: a single read needs no BEGIN and COMMIT around
+    it (a third of the time of the lookup on a local database), so the connection is lent in
+    autocommit mode and given back as the pool lends it."""
+    with runtime.pool.connection() as conn:
+        conn.autocommit = True
+        try:
+            return credentials(conn, key_id)
+        finally:
+            with contextlib.suppress(psycopg.Error):  # a broken connection: the pool drops it
+                conn.autocommit = False
 
 
 def install_auth(app: Flask, runtime: Runtime) -> None:

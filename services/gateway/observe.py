@@ -8,7 +8,8 @@ come back to the client.
 The audit log answers "who called what, with which outcome": one JSON line per request on the
 logger `styrkort.gateway.audit` (stdout, and the file GATEWAY_AUDIT_LOG if set) with time,
 ids, key id and role, method, path (never the query string: it may hold names), service,
-status and duration. No addresses, bodies or personal data.
+status and duration. No addresses, bodies or personal data. Health and metrics probes are
+counted but not audited.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from shared.logs import correlation_id
 
 AUDIT_LOGGER = "styrkort.gateway.audit"
+#: what orchestrators and scrapers poll every few seconds: counted, not audited (nobody's use)
+PROBES = frozenset(("/healthz", "/readyz", "/metrics"))
 _SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}", re.ASCII)
 
 
@@ -110,6 +113,8 @@ def install_observability(app: Flask, audit_path: str | None, registry: Collecto
         service = g.get("service") or "gateway"
         requests.labels(service, str(response.status_code)).inc()
         seconds.labels(service).observe(duration)
+        if request.path in PROBES:
+            return response
         identity = g.get("identity")
         audit.info(
             json.dumps(

@@ -161,12 +161,20 @@ def _streamed(response: httpx.Response, service: str) -> Iterator[bytes]:
         response.close()
 
 
+#: what stays as it is in a path or query; the rest is percent-encoded (existing escapes kept)
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
+_QUERY_SAFE = _PATH_SAFE + "?%[]|^{}"
+
+
 def target_of_request() -> str:
-    """The path and query as the service will see them: the path re-encoded, the query as the
-    client sent it (signed as it is; `as_of` and the rest pass unchanged)."""
-    path = quote(request.path, safe="/:@!$&'()*+,;=-._~")
-    query = request.query_string.decode("latin-1")
-    return f"{path}?{query}" if query else path
+    """The path and query exactly as they will go on the wire: the path re-encoded, the query
+    as the client sent it, with only what a URL may not hold raw (non-ASCII bytes, quotes, …)
+    percent-encoded, in httpx's own form. So the signature covers the bytes the service reads,
+    and `as_of` and every other parameter pass unchanged."""
+    path = quote(request.path, safe=_PATH_SAFE)
+    query = quote(request.query_string, safe=_QUERY_SAFE)
+    raw = httpx.URL(f"{path}?{query}" if query else path).raw_path
+    return raw.decode("ascii")
 
 
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]

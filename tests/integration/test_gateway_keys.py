@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from infra.embedded import free_port
 from services.gateway.app import DEFINITION
 from services.gateway.cli import COMMANDS
 from services.gateway.domain import keys
@@ -20,7 +21,7 @@ from shared.cli import main
 from shared.config import Config
 from shared.http import PROBLEM_JSON
 from shared.runtime import Runtime
-from tests.gateway_support import Stack, bearer, make_stack
+from tests.gateway_support import Stack, bearer, id_of, make_stack, served
 from tests.support import INTERNAL_SECRET, connect
 
 
@@ -122,7 +123,7 @@ def test_the_cli_refuses_clearly_with_a_failing_exit_code(
 def test_the_cli_refuses_revoking_a_revoked_key(
     stack: Stack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    key_id = keys.parse_key(stack.key("reader"))[0]  # type: ignore[index]
+    key_id = id_of(stack.key("reader"))
     assert cli(stack.runtime, monkeypatch, capsys, "revoke", key_id)[0] == 0
     code, _, err = cli(stack.runtime, monkeypatch, capsys, "revoke", key_id)
     assert code == 1 and "revoked" in err
@@ -139,7 +140,7 @@ def create_council(stack: Stack, key: str) -> str:
 
 def test_admins_issue_list_rotate_and_revoke_keys_over_the_api(stack: Stack) -> None:
     admin = stack.key("admin")
-    admin_id = keys.parse_key(admin)[0]  # type: ignore[index]
+    admin_id = id_of(admin)
     client = stack.client()
     council = create_council(stack, admin)
 
@@ -173,6 +174,15 @@ def test_admins_issue_list_rotate_and_revoke_keys_over_the_api(stack: Stack) -> 
     assert status_of(stack, new_key) == 401
     again = client.post(f"/api/v1/admin/keys/{key_id}/revoke", headers=bearer(admin))
     assert again.status_code == 409 and again.content_type == PROBLEM_JSON
+    for tail in (f"{'0' * 20}/rotate", f"{'0' * 20}/revoke", "0" * 20):
+        unknown = client.open(
+            f"/api/v1/admin/keys/{tail}",
+            method="POST" if "/" in tail else "GET",
+            headers=bearer(admin),
+        )
+        assert unknown.status_code == 404 and unknown.content_type == PROBLEM_JSON, tail
+    malformed = client.post("/api/v1/admin/keys/key-1/rotate", headers=bearer(admin))
+    assert malformed.status_code == 422 and "key_id" in malformed.get_json()["errors"]
 
     events = [e for e in key_events(stack.runtime) if e[0] == f"key-{key_id}"]
     assert [e[3]["actor"] for e in events] == [f"key:{admin_id}"] * 3
@@ -249,7 +259,7 @@ def test_a_missing_malformed_or_unknown_key_is_a_401_problem_with_a_challenge(
 
 
 def test_a_wrong_secret_of_a_real_key_is_refused(stack: Stack) -> None:
-    key_id = keys.parse_key(stack.key("admin"))[0]  # type: ignore[index]
+    key_id = id_of(stack.key("admin"))
     forged = keys.format_key(key_id, keys.new_secret())
     assert status_of(stack, forged) == 401
 
@@ -287,13 +297,14 @@ def test_the_audit_log_has_a_line_per_request_without_query_or_personal_data(
     log = tmp_path / "audit.jsonl"
     stack = make_stack(make_runtime, make_config, GATEWAY_AUDIT_LOG=str(log))
     key = stack.key("reader")
-    key_id = keys.parse_key(key)[0]  # type: ignore[index]
+    key_id = id_of(key)
     stack.client().get(
         "/api/v1/org-units?name=Anna+Andersson",
         headers=bearer(key, **{"X-Correlation-Id": "case-1"}),
         environ_base={"REMOTE_ADDR": "10.1.2.3"},
     )
     stack.client().get("/api/v1/goals")  # no key
+    stack.client().get("/healthz")  # a probe: not audited
     lines = [json.loads(line) for line in log.read_text().splitlines()]
     first, second = lines[-2], lines[-1]
     assert first["key_id"] == key_id and first["role"] == "reader"
@@ -311,7 +322,7 @@ def test_the_key_events_go_to_the_gateway_topic_with_who_did_it(stack: Stack) ->
     from tests.integration.test_relay_and_consumer import relay_all, topic_events
 
     key = stack.key("auditor", name="Revisionen")
-    key_id = keys.parse_key(key)[0]  # type: ignore[index]
+    key_id = id_of(key)
     relay_all(Relay(stack.runtime.config, stack.runtime.store), stack.runtime)
     [(_, subject, message)] = topic_events(stack.runtime.config, "gateway")
     assert subject == f"key-{key_id}".encode()
@@ -335,3 +346,52 @@ def test_the_gateway_spec_documents_its_routes_and_the_bearer_scheme(stack: Stac
     merged = served.get_json()["paths"]  # the core's routes beside the services' and views'
     assert "post" in merged["/api/v1/admin/keys/{key_id}/rotate"]
     assert "get" in merged["/api/v1/history/{entity_id}"]
+
+
+def test_the_cli_asks_goals_whether_a_scopes_unit_exists(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    council = create_council(stack, stack.key("admin"))
+    port = free_port()
+    monkeypatch.setenv("GOALS_URL", f"http://127.0.0.1:{port}")
+    with served(stack.services["goals"], port):
+        code, lines, _ = cli(
+            stack.runtime, monkeypatch, capsys, "create", "--role", "editor", "--scope", council
+        )
+        assert code == 0 and json.loads(lines[0])["scope"] == council
+        missing = "org-unit-00000000-0000-0000-0000-000000000000"
+        code, _, err = cli(
+            stack.runtime, monkeypatch, capsys, "create", "--role", "editor", "--scope", missing
+        )
+        assert code == 2 and "no organisation unit" in err
+    code, _, err = cli(
+        stack.runtime, monkeypatch, capsys, "create", "--role", "editor", "--scope", council
+    )
+    assert code == 1 and "goals service is not answering" in err, "goals is down now"
+    assert len(key_events(stack.runtime)) == 2, "the admin's and the council editor's"
+
+
+def test_the_keys_read_model_is_rebuilt_from_the_events_alone(stack: Stack) -> None:
+    from shared.uow import rebuild_own_read_models
+
+    admin = stack.key("admin")
+    client = stack.client()
+    made = client.post(
+        "/api/v1/admin/keys", json={"role": "reader", "scope": "*"}, headers=bearer(admin)
+    ).get_json()
+    rotated = client.post(
+        f"/api/v1/admin/keys/{made['key_id']}/rotate", headers=bearer(admin)
+    ).get_json()
+    other = stack.key("editor")
+    client.post(f"/api/v1/admin/keys/{id_of(other)}/revoke", headers=bearer(admin))
+
+    def table() -> list[tuple[Any, ...]]:
+        with connect(stack.runtime) as conn:
+            return conn.execute("SELECT * FROM api_keys ORDER BY key_id").fetchall()
+
+    before = table()
+    applied = rebuild_own_read_models(
+        stack.runtime.pool, stack.runtime.store, stack.runtime.projections
+    )
+    assert applied == 5 and table() == before
+    assert status_of(stack, rotated["key"]) == 200 and status_of(stack, other) == 401

@@ -9,23 +9,19 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import httpx
 import pytest
-from flask import Flask
-from werkzeug.serving import make_server
 
 from infra.embedded import free_port
-from services.gateway.domain import keys
 from services.gateway.proxy import owner
 from services.gateway.upstream import BACKENDS
 from shared.config import Config
 from shared.http import PROBLEM_JSON
 from shared.runtime import Runtime
-from tests.gateway_support import SERVICE_APPS, Stack, bearer, make_stack
+from tests.gateway_support import SERVICE_APPS, Stack, bearer, id_of, make_stack, served
 from tests.support import connect
 
 #: an id of each service's own, for the routes whose owner the id decides (history)
@@ -71,7 +67,7 @@ def test_answers_pass_through_unchanged_and_events_carry_the_key_and_correlation
     stack: Stack,
 ) -> None:
     editor = stack.key("editor")
-    editor_id = keys.parse_key(editor)[0]  # type: ignore[index]
+    editor_id = id_of(editor)
     client = stack.client()
     body = {"name": "Kommunfullmäktige", "kind": "council"}
     sent = bearer(editor, **{"Idempotency-Key": "create-kf", "X-Correlation-Id": "case-77"})
@@ -148,7 +144,7 @@ def test_a_forged_identity_header_does_not_change_who_acts(stack: Stack) -> None
     )
     assert made.status_code == 201
     [metadata] = event_metadata(stack.runtimes["goals"], made.get_json()["id"])
-    assert metadata["actor"] == f"key:{keys.parse_key(editor)[0]}"  # type: ignore[index]
+    assert metadata["actor"] == f"key:{id_of(editor)}"
 
 
 def echo_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -199,7 +195,7 @@ def test_hop_by_hop_and_client_identity_headers_stay_on_their_hop(
     for name in ("x-client-hop", "keep-alive", "cookie", "proxy-authorization", "authorization"):
         assert name not in received, name
     assert received["accept-language"] == "sv"
-    assert received["x-styrkort-actor"] == f"key:{keys.parse_key(key)[0]}"  # type: ignore[index]
+    assert received["x-styrkort-actor"] == f"key:{id_of(key)}"
     assert received["x-styrkort-signature"] and received["x-correlation-id"]
     for name in ("X-Hop", "Keep-Alive", "Proxy-Authenticate"):
         assert name not in answer.headers, name
@@ -223,22 +219,6 @@ def test_a_service_that_is_down_is_a_503_naming_it_and_the_others_still_answer(
     assert ready.get_json()["services"]["reports"]["status"] == "down"
     assert ready.get_json()["services"]["goals"]["status"] == "ready"
     assert "reports" in ready.get_json()["reason"]
-
-
-@contextmanager
-def served(app: Flask, port: int) -> Iterator[None]:
-    """The app behind a real socket, on a thread: a streamed answer (stream_with_context)
-    keeps the service's Flask context pushed while it is read, which only a separate thread
-    (as a separate process in production) keeps apart from the gateway's."""
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        server.shutdown()
-        thread.join(10)
-        assert not thread.is_alive()
 
 
 def test_an_export_streams_through_and_metrics_count_by_service(
@@ -292,7 +272,7 @@ def test_a_service_slower_than_the_timeout_is_a_503_naming_it(
     )
     key = stack.key("reader")
     try:
-        with served(slow_app, port):  # type: ignore[arg-type]
+        with served(slow_app, port):
             slow = stack.client().get("/api/v1/plans", headers=bearer(key))
             assert slow.status_code == 503 and slow.content_type == PROBLEM_JSON
             assert slow.get_json()["service"] == "plans"
@@ -302,3 +282,44 @@ def test_a_service_slower_than_the_timeout_is_a_503_naming_it(
             release.set()
     finally:
         release.set()
+
+
+def test_a_keys_scope_reaches_the_service_that_checks_it(stack: Stack) -> None:
+    admin = stack.key("admin")
+    client = stack.client()
+    council = client.post(
+        "/api/v1/org-units", json={"name": "KF", "kind": "council"}, headers=bearer(admin)
+    ).get_json()["id"]
+    committee = client.post(
+        "/api/v1/org-units",
+        json={"name": "Barn- och utbildningsnämnden", "kind": "committee", "parent_id": council},
+        headers=bearer(admin),
+    ).get_json()["id"]
+    editor = stack.key("editor", scope=committee)
+    inside = client.post(
+        "/api/v1/org-units",
+        json={"name": "Sektor BoU", "kind": "sector", "parent_id": committee},
+        headers=bearer(editor),
+    )
+    assert inside.status_code == 201, inside.get_json()
+    outside = client.post(
+        "/api/v1/org-units",
+        json={"name": "Kommunstyrelsen", "kind": "executive_board", "parent_id": council},
+        headers=bearer(editor),
+    )
+    assert outside.status_code == 403 and outside.content_type == PROBLEM_JSON
+    assert outside.get_json()["scope"] == committee
+
+
+@pytest.mark.parametrize(
+    "query",
+    [b"kind=\xc3\xa4mbete", b'kind="council"', b"kind=%C3%A4mbete", b"kind=a|b^c"],
+)
+def test_a_query_reaches_the_service_as_sent_never_as_a_signature_mismatch(
+    stack: Stack, query: bytes
+) -> None:
+    reader = stack.key("reader")
+    raw = query.decode("latin-1")  # WSGI carries the bytes as latin-1 text
+    answer = stack.client().get("/api/v1/org-units", query_string=raw, headers=bearer(reader))
+    assert answer.status_code == 422, answer.get_json()  # the service read the value: no 401
+    assert "kind" in answer.get_json()["errors"]
