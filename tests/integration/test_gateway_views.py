@@ -628,3 +628,25 @@ def test_the_merged_document_is_kept_for_a_while_then_fetched_anew(gateway: Gate
         assert missing.get(None) is not partial  # a missing part is asked for again soon
     finally:
         down.close()
+
+
+def test_a_service_refusing_the_gateway_fails_the_feed_naming_it_not_a_500(
+    gateway: Gateway,
+) -> None:
+    """A gateway signing with a secret the services do not share (a misconfiguration)."""
+    urls = {name: f"http://{name}.test" for name in gateway.service_apps}
+    transports: dict[str, httpx.BaseTransport] = {
+        name: httpx.WSGITransport(app=app) for name, app in gateway.service_apps.items()
+    }
+    upstreams = Upstreams(urls, "not-the-secret", timeout=60, transports=transports)
+    state: dict[str, Any] = {}
+    wrong = Gateway(make_gateway_app(upstreams, state), gateway.service_apps, gateway.runtimes)
+    state["gateway"] = wrong
+    try:
+        problem = assert_problem(wrong.as_(AUDITOR).get("/api/v1/events"), 502)
+        assert problem["service"] == "goals" and problem["upstream_status"] == 401
+        verify = wrong.as_(AUDITOR).get("/api/v1/admin/verify").get_json()
+        assert verify["ok"] is False
+        assert "401" in verify["services"]["plans"]["reason"]
+    finally:
+        upstreams.close()
