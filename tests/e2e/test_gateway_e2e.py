@@ -132,7 +132,9 @@ def problem(answer: httpx.Response, status: int) -> dict[str, Any]:
     return body
 
 
-def wait(predicate: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
+def wait(
+    predicate: Callable[[], Any], what: str, timeout: float = 60.0, interval: float = 0.3
+) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         found = predicate()
@@ -140,7 +142,7 @@ def wait(predicate: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
             return found
         if time.monotonic() > deadline:
             pytest.fail(f"no {what} within {timeout:.0f} s")
-        time.sleep(0.3)
+        time.sleep(interval)
 
 
 def caught_up(admin: httpx.Client) -> bool:
@@ -516,7 +518,8 @@ def test_a_killed_service_is_a_503_naming_it_while_the_others_answer_until_it_is
             answer = reader.get(plans[0], params=plans[1])
             return answer if answer.status_code == 503 else None
 
-        down = wait(refused, "503 from the gateway for plans", timeout=30)
+        # asked often: the stack restarts it after a second, and it is up again soon after
+        down = wait(refused, "503 from the gateway for plans", timeout=30, interval=0.05)
         body = problem(down, 503)
         assert body["service"] == "plans" and "plans" in body["detail"], body
         assert reader.get(f"/api/v1/goals/{SCHOOL_GOAL}").status_code == 200
