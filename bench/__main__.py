@@ -6,6 +6,7 @@ from bench import (
     access,
     annual,
     foundation,
+    gateway,
     gateway_feed,
     goals,
     kolada,
@@ -27,6 +28,7 @@ BENCHMARKS = {
     "kolada": kolada.main,
     "wheel": wheel.main,
     "annual": annual.main,
+    "gateway": gateway.main,
     "gateway_feed": gateway_feed.main,
 }
 

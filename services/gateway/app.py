@@ -30,6 +30,7 @@ from flask import Flask, Response
 from flask_smorest import Api
 from prometheus_client import CollectorRegistry, generate_latest
 
+from services.gateway import admin_ops, audit_trail, docs
 from services.gateway.admin_api import admin_keys_blueprint
 from services.gateway.auth import install_auth, install_rate_limit, rate_limit_from_env
 from services.gateway.key_commands import unit_checker
@@ -49,7 +50,11 @@ DEFINITION = ServiceDefinition(
     own_projections=own_projections,
 )
 #: factories of the gateway's other routes (merged feed, history, exports, web pages, ...)
-BLUEPRINTS: list[Callable[[Upstreams], flask.Blueprint]] = []
+BLUEPRINTS: list[Callable[[Upstreams], flask.Blueprint]] = [
+    docs.blueprint,  # the merged /api/v1/openapi.json and the offline docs page
+    audit_trail.blueprint,  # /api/v1/history/<id> and the merged /api/v1/events feed
+    admin_ops.blueprint,  # /api/v1/admin/verify and /api/v1/admin/lag across the services
+]
 SECURITY_SCHEME = {
     "type": "http",
     "scheme": "bearer",
