@@ -36,7 +36,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy shared services/goals/domain services/goals/handlers.py services/plans/domain \
-		services/goals/access.py services/plans/access.py services/reports
+		services/goals/access.py services/plans/access.py services/reports services/gateway
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
