@@ -2,7 +2,19 @@
 
 import sys
 
-from bench import access, annual, foundation, goals, kolada, plans, rebuild, reports, rules, wheel
+from bench import (
+    access,
+    annual,
+    foundation,
+    goals,
+    kolada,
+    plans,
+    rebuild,
+    reports,
+    rules,
+    warehouse,
+    wheel,
+)
 
 BENCHMARKS = {
     "foundation": foundation.main,
@@ -15,6 +27,7 @@ BENCHMARKS = {
     "kolada": kolada.main,
     "wheel": wheel.main,
     "annual": annual.main,
+    "warehouse": warehouse.main,
 }
 
 if __name__ == "__main__":

@@ -90,6 +90,34 @@ ENVELOPE_SQL = """
       FROM events WHERE position > %(after)s ORDER BY position LIMIT %(limit)s"""
 
 
+# The same envelope again as JSON text put together by one concat() a row, for the warehouse
+# export (shared/admin.py): no jsonb is built and the text is allocated once, so it runs at
+# about half to two thirds of the speed of a bare COPY of the table (bench/warehouse.py), where
+# ENVELOPE_SQL's jsonb_build_object ran at a fifth. Keys in to_cloudevent's order; strings
+# escaped by to_json, data and metadata values as jsonb writes them; a metadata attribute left
+# out when absent or null (concat skips NULL). The time: the UTC timestamp as text (DateStyle
+# ISO, set by the caller) with its fraction padded to six digits and a "T", what format_time
+# gives, without to_char's cost. Its output equals to_cloudevent's
+# (tests/integration/test_envelope_sql.py). Parameters: source_json (the source as a JSON
+# string), type prefix, after position.
+EXPORT_SQL = """
+    SELECT concat('{"specversion":"1.0","id":"', event_id,
+        '","source":', %(source_json)s::text,
+        ',"type":', to_json(%(type_prefix)s::text || event_type),
+        ',"subject":', to_json(stream_id),
+        ',"time":"', overlay(rpad(CASE WHEN length(t.utc) = 19 THEN t.utc || '.' ELSE t.utc
+                                  END, 26, '0') PLACING 'T' FROM 11 FOR 1),
+        'Z","datacontenttype":"application/json","position":', position,
+        ',"streamtype":', to_json(stream_type), ',"streamversion":', version,
+        ',"actor":' || nullif(metadata -> 'actor', 'null')::text,
+        ',"correlationid":' || nullif(metadata -> 'correlation_id', 'null')::text,
+        ',"causationid":' || nullif(metadata -> 'causation_id', 'null')::text,
+        ',"requestid":' || nullif(metadata -> 'request_id', 'null')::text,
+        ',"prevhash":"', prev_hash, '","hash":"', hash, '","data":', data, '}')
+      FROM events CROSS JOIN LATERAL (SELECT (recorded_at AT TIME ZONE 'UTC')::text AS utc) t
+     WHERE position > %(after)s ORDER BY position"""
+
+
 def type_prefix(source: str) -> str:
     """`/styrkort/goals` -> `styrkort.goals.`"""
     return f"{TYPE_PREFIX}{source.rsplit('/', 1)[-1]}."

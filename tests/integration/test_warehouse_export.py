@@ -19,7 +19,7 @@ from services.goals.app import create_app as goals_app
 from services.plans.app import create_app as plans_app
 from services.reports import seed
 from services.reports.app import create_app as reports_app
-from shared import verify_export
+from shared import admin, verify_export
 from shared.envelope import ReceivedEvent
 from shared.runtime import Runtime
 from shared.warehouse import NEXT_SINCE_HEADER, create_table_sql
@@ -310,3 +310,18 @@ def test_the_events_export_verifies_offline_resumes_and_names_a_tampered_line(
     assert "BROKEN at line 10: position 11: position 10 is missing" in capsys.readouterr().err
     # the check reads a stream: the same answer from memory
     assert verify_export.check_lines(io.BytesIO(whole)).head_hash == head_hash
+
+
+def test_an_export_left_half_read_gives_its_connection_back(
+    seeded: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(admin, "EXPORT_CHUNK", 1)  # a chunk a line: the copy is mid-way
+    auditor = seeded["auditor"]["reports"]
+    whole = auditor.get("/api/v1/export/reports/events.jsonl").get_data()
+    for _ in range(12):  # more than the pool's 10 connections
+        answer = auditor.get("/api/v1/export/reports/events.jsonl")
+        body = iter(answer.response)
+        first = [next(body) for _ in range(3)]
+        assert b"".join(first) == b"".join(whole.splitlines(keepends=True)[:3])
+        answer.close()
+    assert auditor.get("/api/v1/export/reports/events.jsonl").get_data() == whole
