@@ -194,33 +194,46 @@ def decisions_table(name: str, what: str) -> Table:
 # -- formats -----------------------------------------------------------------------------------
 
 
+def _text(value: Any) -> str:
+    return '"' + str(value).replace('"', '""') + '"'
+
+
+def _json(value: Any) -> str:
+    if isinstance(value, str):
+        return _text(value)
+    return _text(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+
+
+def _date(value: Any) -> str:
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+
+#: how a non-NULL value of each type is written in CSV
+_CSV_FORMATS: dict[str, Callable[[Any], str]] = {
+    "text": _text,
+    "json": _json,
+    "integer": lambda value: str(int(value)),
+    "bigint": lambda value: str(int(value)),
+    "double": lambda value: repr(float(value)),
+    "boolean": lambda value: "true" if value else "false",
+    "date": _date,
+    "timestamp": format_time,
+}
+
+
 def csv_field(value: Any, kind: str) -> str:
     """One CSV field (RFC 4180): NULL is empty and unquoted, text always quoted (so an empty
     string is "" and stays apart from NULL, as PostgreSQL's COPY … CSV reads it)."""
-    if value is None:
-        return ""
-    if kind == "timestamp":
-        return format_time(value)
-    if kind == "date":
-        return value.isoformat() if isinstance(value, dt.date) else str(value)
-    if kind == "boolean":
-        return "true" if value else "false"
-    if kind in ("integer", "bigint"):
-        return str(int(value))
-    if kind == "double":
-        return repr(float(value))
-    if kind == "json" and not isinstance(value, str):
-        value = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return '"' + str(value).replace('"', '""') + '"'
+    return "" if value is None else _CSV_FORMATS[kind](value)
 
 
 def csv_lines(table: Table, rows: Iterable[Sequence[Any]]) -> Iterator[bytes]:
     """The header and the rows as UTF-8 CSV, about a fetch's worth of rows per chunk."""
-    kinds = [c.type for c in table.columns]
+    formats = [_CSV_FORMATS[c.type] for c in table.columns]
     yield (",".join(c.name for c in table.columns) + "\r\n").encode("utf-8")
     chunk: list[str] = []
     for row in rows:
-        chunk.append(",".join(csv_field(v, k) for v, k in zip(row, kinds, strict=True)))
+        chunk.append(",".join("" if v is None else f(v) for v, f in zip(row, formats, strict=True)))
         if len(chunk) >= FETCH_ROWS:
             yield ("\r\n".join(chunk) + "\r\n").encode("utf-8")
             chunk = []

@@ -21,7 +21,7 @@ PLANS = Table(
         C("unit_id", "text", "the unit whose plan it is (goals' units.unit_id)"),
         C("period", "text", "the period: 2026, or a school year 2025/26"),
         C("title", "text", "the plan's title"),
-        C("status", "text", "draft, adopted, closed, …"),
+        C("status", "text", "draft, adopted or closed"),
         C("goal_ids", "json", "ids of the goals the plan serves"),
         C("decided_by", "text", "the unit that adopted it"),
         C("decided_on", "date", "the day it was adopted"),

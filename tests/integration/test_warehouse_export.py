@@ -23,7 +23,15 @@ from shared import admin, verify_export
 from shared.envelope import ReceivedEvent
 from shared.runtime import Runtime
 from shared.warehouse import NEXT_SINCE_HEADER, create_table_sql
-from tests.support import AUDITOR, EDITOR, READER, SignedClient, connect, feed_seeded_goals
+from tests.support import (
+    AUDITOR,
+    EDITOR,
+    READER,
+    REPO,
+    SignedClient,
+    connect,
+    feed_seeded_goals,
+)
 
 COUNCIL = seed.seed_id(seed.UNIT_PREFIX, "kf")
 TABLES = {
@@ -325,3 +333,23 @@ def test_an_export_left_half_read_gives_its_connection_back(
         assert b"".join(first) == b"".join(whole.splitlines(keepends=True)[:3])
         answer.close()
     assert auditor.get("/api/v1/export/reports/events.jsonl").get_data() == whole
+
+
+def test_docs_list_every_table_and_column_with_its_type() -> None:
+    from services.goals.warehouse import TABLES as GOALS_TABLES
+    from services.plans.warehouse import TABLES as PLANS_TABLES
+    from services.reports.warehouse import TABLES as REPORTS_TABLES
+
+    docs = (REPO / "docs" / "warehouse.md").read_text(encoding="utf-8")
+    for service, tables in (
+        ("goals", GOALS_TABLES),
+        ("plans", PLANS_TABLES),
+        ("reports", REPORTS_TABLES),
+    ):
+        assert [t.name for t in tables] == TABLES[service]
+        for table in tables:
+            section = docs.split(f"#### `{table.name}` — `/api/v1/export/{service}/")[1]
+            section = section.split("#### ")[0]
+            rows = [line for line in section.splitlines() if line.startswith("| `")]
+            documented = [tuple(cell.strip(" `") for cell in r.split("|")[1:3]) for r in rows]
+            assert documented == [(c.name, c.type) for c in table.columns], table.name
