@@ -42,6 +42,13 @@ from shared.runtime import Runtime
 Conn = psycopg.Connection[Any]
 #: The header naming the cursor to pass as `since` next time.
 NEXT_SINCE_HEADER = "X-Styrkort-Next-Since"
+NEXT_SINCE_DOC = {
+    NEXT_SINCE_HEADER: {
+        "description": "the position of the service's log this answer is consistent with: "
+        "pass it as `since` next time",
+        "schema": {"type": "integer"},
+    }
+}
 #: Rows fetched from the server per round trip (a server-side cursor: constant memory).
 FETCH_ROWS = 2000
 #: Rows per Parquet row group.
@@ -380,7 +387,7 @@ def warehouse_blueprint(runtime: Runtime, tables: Sequence[Table]) -> Blueprint:
     class Csv(MethodView):
         @blp.doc(**MAY_REFUSE)
         @blp.arguments(SinceQuery, location="query")
-        @blp.response(200, content_type="text/csv")
+        @blp.response(200, content_type="text/csv", headers=NEXT_SINCE_DOC)
         def get(self, query: dict[str, Any], name: str) -> Response:
             """A table as CSV with a header row: all rows, or those changed since a cursor;
             `X-Styrkort-Next-Since` is the cursor for the next call."""
@@ -405,7 +412,7 @@ def warehouse_blueprint(runtime: Runtime, tables: Sequence[Table]) -> Blueprint:
     class Parquet(MethodView):
         @blp.doc(**MAY_REFUSE)
         @blp.arguments(SinceQuery, location="query")
-        @blp.response(200, content_type="application/vnd.apache.parquet")
+        @blp.response(200, content_type="application/vnd.apache.parquet", headers=NEXT_SINCE_DOC)
         def get(self, query: dict[str, Any], name: str) -> Response:
             """A table as Parquet (typed columns): all rows, or those changed since a cursor."""
             require_role("auditor")

@@ -49,5 +49,19 @@ def test_the_exports_envelopes_equal_to_cloudevent_whatever_the_time(goals: Runt
     assert lines[-1] == b"" and len(lines) == 4  # one line each: the U+2028 escaped
     for event, line in zip(events, lines, strict=False):
         assert envelope.decode(line) == envelope.to_cloudevent(event, "/styrkort/goals")
+    # a type the maps do not hold is escaped in the query: the same lines
+    with connect(goals) as conn, conn.transaction():
+        conn.execute("SET LOCAL datestyle = 'ISO, YMD'")
+        params = {
+            "source_json": '"/styrkort/goals"',
+            "type_prefix": "styrkort.goals.",
+            "types": "{}",
+            "stream_types": "{}",
+            "after": 0,
+        }
+        unmapped = [row[0] for row in conn.execute(envelope.EXPORT_SQL, params).fetchall()]
+    assert [envelope.decode(line.encode()) for line in unmapped] == [
+        envelope.decode(line) for line in lines[:-1]
+    ]
     assert envelope.decode(lines[1])["time"] == "2026-03-14T08:12:00.000000Z"
     assert envelope.decode(lines[2])["time"] == "2026-03-14T08:12:00.120000Z"

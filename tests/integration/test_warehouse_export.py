@@ -266,6 +266,10 @@ def test_the_routes_are_the_auditors_and_bad_queries_are_named(seeded: dict[str,
     for _ in range(15):  # answers closed unread give their connection back (a pool of 10)
         auditor.get("/api/v1/export/reports/results.csv").close()
     assert auditor.get("/api/v1/export/reports/results.csv").status_code == 200
+    spec = seeded["apps"]["reports"].test_client().get("/api/v1/openapi.json").get_json()
+    for suffix in ("csv", "parquet"):
+        answer = spec["paths"][f"/api/v1/export/reports/{{name}}.{suffix}"]["get"]["responses"]
+        assert NEXT_SINCE_HEADER in answer["200"]["headers"]
     unknown = auditor.get("/api/v1/export/reports/budget.csv")
     assert unknown.status_code == 404 and "results" in unknown.get_json()["detail"]
 
