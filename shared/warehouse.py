@@ -153,13 +153,13 @@ def sql_rows(query: str) -> RowSource:
     return rows
 
 
-def current_entities(entity_type: str, columns: str, since_alias: str = "v") -> str:
+def current_entities(entity_type: str, columns: str) -> str:
     """A query over the current states of one entity type in `entity_versions`
-    (shared/versions.py): `columns` select from `v` (v.state is the JSON state)."""
+    (shared/versions.py): `columns` select from `v` (v.state is the JSON state); since a
+    cursor, those whose latest event (v.position) is after it."""
     return (
-        f"SELECT {columns} FROM entity_versions {since_alias} "
-        f"WHERE {since_alias}.entity_type = '{entity_type}' AND {since_alias}.valid_to IS NULL "
-        f"AND {since_alias}.position > %(since)s ORDER BY {since_alias}.entity_id"
+        f"SELECT {columns} FROM entity_versions v WHERE v.entity_type = '{entity_type}' "
+        "AND v.valid_to IS NULL AND v.position > %(since)s ORDER BY v.entity_id"
     )
 
 
@@ -169,7 +169,7 @@ DECISION_COLUMNS = (
     Column("event_type", "text", "what was decided, with its schema version: GoalAdopted.v1"),
     Column("entity_id", "text", "the entity decided on (its stream id)"),
     Column("entity_type", "text", "its stream type: goal, indicator, action_plan, …"),
-    Column("decided_by", "text", "the organisation unit that decided (org-unit-…)"),
+    Column("decided_by", "text", "the deciding body: an org-unit-… id, or a role"),
     Column("decided_on", "date", "the day of the decision"),
     Column("minute_ref", "text", "the minutes' reference (protokoll, paragraf)"),
     Column("actor", "text", "who recorded it (an API key or a person's id)"),
