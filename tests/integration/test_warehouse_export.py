@@ -357,3 +357,36 @@ def test_docs_list_every_table_and_column_with_its_type() -> None:
             rows = [line for line in section.splitlines() if line.startswith("| `")]
             documented = [tuple(cell.strip(" `") for cell in r.split("|")[1:3]) for r in rows]
             assert documented == [(c.name, c.type) for c in table.columns], table.name
+
+
+def test_a_correction_since_a_cursor_sends_both_versions_and_the_new_status(
+    seeded: dict[str, Any],
+) -> None:
+    auditor = seeded["auditor"]["reports"]
+    editor = SignedClient(seeded["apps"]["reports"], EDITOR)
+    snapshot = auditor.get("/api/v1/export/reports/results.csv")
+    cursor = int(snapshot.headers[NEXT_SINCE_HEADER])
+    indicator = seed.seed_id(seed.INDICATOR_PREFIX, "i-behorighet")
+    [line] = [r for r in csv_rows(snapshot) if f'"{indicator}","2025"' in r]
+    result_id = line.split(",")[0].strip('"')
+    assert csv_rows(auditor.get(f"/api/v1/export/reports/statuses.csv?since={cursor}")) == []
+
+    corrected = editor.post(
+        f"/api/v1/results/{result_id}/correct", {"value": 95.5, "reason": "källan rättad"}
+    )
+    assert corrected.status_code == 200, corrected.get_data(as_text=True)
+
+    rows = [
+        r.split(",")
+        for r in csv_rows(auditor.get(f"/api/v1/export/reports/results.csv?since={cursor}"))
+    ]
+    assert [(r[0].strip('"'), r[1], r[6], r[12], r[13]) for r in rows] == [
+        (result_id, "1", "89.1", "false", "false"),  # the first value, superseded
+        (result_id, "2", "95.5", "true", "true"),  # the correction, current
+    ]
+    assert rows[0][15] == rows[1][14] != ""  # superseded when the correction was recorded
+    assert rows[1][15] == ""  # the current version is not superseded
+    statuses = csv_rows(auditor.get(f"/api/v1/export/reports/statuses.csv?since={cursor}"))
+    assert statuses and all(s.startswith(f'"{indicator}",') for s in statuses)
+    [year] = [s.split(",") for s in statuses if s.startswith(f'"{indicator}",2025,')]
+    assert year[2] == '"green"' and year[5] == "95.5"
