@@ -14,6 +14,7 @@ from bench import (
     rebuild,
     reports,
     rules,
+    warehouse,
     wheel,
 )
 
@@ -30,6 +31,7 @@ BENCHMARKS = {
     "annual": annual.main,
     "gateway": gateway.main,
     "gateway_feed": gateway_feed.main,
+    "warehouse": warehouse.main,
 }
 
 if __name__ == "__main__":

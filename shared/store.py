@@ -421,7 +421,7 @@ class EventStore:
                 ).fetchall()
                 for row in rows:
                     event = _row_to_event(row)
-                    problem = _chain_problem(event, expected_position, expected_prev)
+                    problem = chain_problem(event, expected_position, expected_prev)
                     if problem:
                         return VerifyReport(checked, expected_position - 1, event.position, problem)
                     expected_prev = event.hash
@@ -432,7 +432,10 @@ class EventStore:
                 after = rows[-1]["position"]
 
 
-def _chain_problem(event: RecordedEvent, expected_position: int, expected_prev: str) -> str | None:
+def chain_problem(event: RecordedEvent, expected_position: int, expected_prev: str) -> str | None:
+    """Why `event` does not continue the chain at `expected_position` after `expected_prev`
+    (None: it does). The store's verify and the offline check of an export
+    (shared/verify_export.py) both ask this."""
     if event.position != expected_position:
         return f"position {expected_position} is missing (removed?); the next is {event.position}"
     if event.prev_hash != expected_prev:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from services.goals import warehouse as goals_warehouse
 from services.goals.access import access
 from services.goals.api import (
     areas_blueprint,
@@ -21,6 +22,7 @@ from shared.admin import event_store_blueprint
 from shared.config import Config
 from shared.http import create_service_app
 from shared.runtime import Runtime, ServiceDefinition
+from shared.warehouse import warehouse_blueprint
 
 DEFINITION = ServiceDefinition(
     name="goals",
@@ -48,4 +50,5 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
     ):
         api.register_blueprint(blueprint(runtime))
     api.register_blueprint(event_store_blueprint(runtime))
+    api.register_blueprint(warehouse_blueprint(runtime, goals_warehouse.TABLES))
     return app

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from services.plans import warehouse as plans_warehouse
 from services.plans.access import access
 from services.plans.api import (
     activities_blueprint,
@@ -18,6 +19,7 @@ from shared.admin import event_store_blueprint
 from shared.config import Config
 from shared.http import create_service_app
 from shared.runtime import Runtime, ServiceDefinition
+from shared.warehouse import warehouse_blueprint
 
 DEFINITION = ServiceDefinition(
     name="plans",
@@ -38,4 +40,5 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
     for blueprint in (plans_blueprint, activities_blueprint, agreements_blueprint):
         api.register_blueprint(blueprint(runtime))
     api.register_blueprint(event_store_blueprint(runtime, guard=history_guard(runtime)))
+    api.register_blueprint(warehouse_blueprint(runtime, plans_warehouse.TABLES))
     return app

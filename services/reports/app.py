@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from services.reports import warehouse as reports_warehouse
 from services.reports.access import access
 from services.reports.api import (
     annual_reports_blueprint,
@@ -26,6 +27,7 @@ from shared.admin import event_store_blueprint
 from shared.config import Config
 from shared.http import create_service_app
 from shared.runtime import Runtime, ServiceDefinition
+from shared.warehouse import warehouse_blueprint
 
 DEFINITION = ServiceDefinition(
     name="reports",
@@ -61,4 +63,5 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
     ):
         api.register_blueprint(blueprint(runtime))
     api.register_blueprint(event_store_blueprint(runtime))
+    api.register_blueprint(warehouse_blueprint(runtime, reports_warehouse.TABLES))
     return app

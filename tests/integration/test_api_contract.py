@@ -155,12 +155,19 @@ def concrete(rule: str, ids: dict[str, str]) -> Iterator[str]:
     parts = rule.split("/")
     anything = next(iter(ids.values()), "x")
     real = [
-        ids.get(parts[i - 1], anything) if part.startswith("<") else part
+        _fill(part, ids.get(parts[i - 1], anything)) if part.startswith("<") else part
         for i, part in enumerate(parts)
     ]
     yield "/".join(real)
     if any(part.startswith("<") for part in parts):
-        yield "/".join("no-such-thing" if part.startswith("<") else part for part in parts)
+        yield "/".join(
+            _fill(part, "no-such-thing") if part.startswith("<") else part for part in parts
+        )
+
+
+def _fill(part: str, value: str) -> str:
+    """A path segment with its argument filled in, keeping a suffix: `<name>.csv`."""
+    return value + part[part.index(">") + 1 :]
 
 
 def probe(app: Flask, ids: dict[str, str]) -> None:
