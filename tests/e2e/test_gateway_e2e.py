@@ -10,13 +10,19 @@ the fuzzing runs last (it writes whatever the schema allows)."""
 from __future__ import annotations
 
 import contextlib
+import csv
 import datetime as dt
+import io
 import itertools
 import json
 import signal
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -322,6 +328,25 @@ def check_export(auditor: httpx.Client, service: str, must_hold: set[str]) -> No
     for before, after in itertools.pairwise(lines):
         assert after["prevhash"] == before["hash"], (before["position"], after["position"])
     assert must_hold <= {line["subject"] for line in lines}, must_hold
+    # ... and the loader's own check of what it received, offline, as docs/warehouse.md says
+    with tempfile.TemporaryDirectory() as tmp:
+        received = Path(tmp) / f"{service}.jsonl"
+        received.write_bytes(answer.content)
+        checked = subprocess.run(
+            [sys.executable, "-m", "shared.verify_export", str(received)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    assert checked.returncode == 0 and checked.stdout.startswith("OK"), checked
+
+
+def check_table(auditor: httpx.Client, path: str, column: str, must_hold: set[str]) -> None:
+    """A warehouse table as CSV through the gateway, with a header row, holding the story."""
+    answer = auditor.get(path)
+    assert answer.status_code == 200, answer.text
+    rows = list(csv.DictReader(io.StringIO(answer.text)))
+    assert must_hold <= {row[column] for row in rows}, (path, must_hold)
 
 
 def test_the_whole_story_through_the_gateway(
@@ -380,6 +405,8 @@ def test_the_whole_story_through_the_gateway(
         check_export(auditor, "goals", {unit, goal, indicator})
         check_export(auditor, "plans", {plan, activity})
         check_export(auditor, "reports", {result_id, report, proposal})
+        check_table(auditor, "/api/v1/export/goals/units.csv", "unit_id", {unit})
+        check_table(auditor, "/api/v1/export/plans/activities.csv", "activity_id", {activity})
         verified = ok(auditor.get("/api/v1/admin/verify"))
         assert verified["ok"] is True, verified
         assert set(verified["services"]) == {"goals", "plans", "reports"}
