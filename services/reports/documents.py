@@ -249,15 +249,17 @@ def panel_of(line: Mapping[str, Any]) -> charts.Panel:
     )
 
 
-def view(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """What the template needs beside the document: each strategic goal's chart and its data."""
+def view(doc: Mapping[str, Any], *, for_print: bool = False) -> dict[str, Any]:
+    """What the template needs beside the document: each strategic goal's chart (inline SVG on
+    the page, `<img>` of the same SVG in print: charts.goal_chart_for_print) and its data."""
+    draw = charts.goal_chart_for_print if for_print else charts.goal_chart
     chart_of: dict[str, dict[str, Any]] = {}
     for area in doc["development_areas"]:
         for goal in area["goals"]:
             panels = panels_of(goal)
             if panels:
                 chart_of[goal["goal_id"]] = {
-                    "svg": charts.goal_chart(f"chart-{goal['goal_id']}", goal["title"], panels),
+                    "image": draw(f"chart-{goal['goal_id']}", goal["title"], panels),
                     "matrix": charts.chart_matrix(panels),
                     "kolada": any(p.sources for p in panels),
                     "comparison_sources": sorted(
@@ -275,7 +277,7 @@ def view(doc: Mapping[str, Any]) -> dict[str, Any]:
 def render_html(doc: Mapping[str, Any], *, for_print: bool = False) -> str:
     """The report as one self-contained HTML page (no script, no external resource)."""
     page = environment().get_template("annual_report.html")
-    return page.render(**view(doc), for_print=for_print)
+    return page.render(**view(doc, for_print=for_print), for_print=for_print)
 
 
 def render_pdf(doc: Mapping[str, Any]) -> bytes:
@@ -360,7 +362,7 @@ def state_key(conn: Conn, kind: Kind, year: int, as_of: dt.datetime | None) -> H
 
 def no_fetching() -> Any:
     """The page is self-contained: a URL in it is refused and stops the PDF (a bug, never a
-    fetch from the server)."""
+    fetch from the server); only the charts' data URLs (in the page itself) are read."""
     from weasyprint.urls import URLFetcher
 
-    return URLFetcher(allowed_protocols=(), fail_on_errors=True)
+    return URLFetcher(allowed_protocols=("data",), fail_on_errors=True)
