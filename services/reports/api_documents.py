@@ -121,7 +121,14 @@ def answer(
     runtime: Runtime, kind: documents.Kind, year: int, as_of: dt.datetime | None, form: str
 ) -> Any:
     """The document in the chosen form; the answer varies with Accept. The state is read in one
-    snapshot; a PDF of the same state is given again from documents.PDFS."""
+    snapshot; a PDF of the same state is given again from documents.PDFS.
+
+    A PDF not kept is laid out in the request (a municipality's takes WeasyPrint 20 s or more of
+    CPU, bench/annual.py). That does not get the worker killed: gunicorn's gthread workers
+    (infra/gunicorn_conf.py) serve requests in threads while the worker's main loop keeps
+    telling the arbiter it lives, so `timeout` (30 s) bounds a hung worker, not a long request;
+    the other threads keep serving meanwhile. The approved year's PDF is laid out ahead
+    (Warmer), so its downloads rarely wait."""
     headers = {"Vary": "Accept"}
     with runtime.pool.connection() as conn:
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")

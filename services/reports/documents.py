@@ -7,7 +7,10 @@ the council's approval of the year ("Förankring i händelsehistoriken"), so the
 document anchors the history. The HTML is rendered by a Jinja2 template
 (templates/annual_report.html) in Swedish, readable without script or network: charts are
 inline SVG (services/reports/charts.py), every number names the event it came from. The PDF is
-that HTML laid out by WeasyPrint, with bookmarks and a table of contents with page numbers.
+that HTML laid out by WeasyPrint, with bookmarks and a table of contents with page numbers; its
+HTML (`for_print`) is shaped for WeasyPrint's costs: each chart an `<img>` of its SVG as a
+data URL (not inline SVG, which WeasyPrint parses and styles as HTML), each indicator a
+paragraph of plain text (not a table row, nor spans it splits across lines).
 """
 
 from __future__ import annotations
@@ -295,8 +298,8 @@ def render_pdf(doc: Mapping[str, Any]) -> bytes:
 
 class PdfCache:
     """The last PDFs made, by the state they show (`state_key`): laying out a municipality's
-    report takes WeasyPrint half a minute (bench/annual.py), and the approved year's report is
-    downloaded again and again while nothing changes. Per process, a few entries."""
+    report takes WeasyPrint 20 s or more of CPU (bench/annual.py), and the approved year's
+    report is downloaded again and again while nothing changes. Per process, a few entries."""
 
     def __init__(self, size: int = 8) -> None:
         self.size = size
