@@ -346,7 +346,10 @@ def test_in_print_each_chart_is_an_image_of_the_same_svg_with_its_description(
     assert len(images) == len(inline) == 2
     for data, svg in zip(images, inline, strict=True):
         drawn = base64.b64decode(data).decode()
-        assert drawn.replace(' xmlns="http://www.w3.org/2000/svg"', "", 1) == svg
+        # the same lines, marks and words (the labels placed by width, not text-anchor)
+        for part in (r"<(?:polyline|path) [^>]*>", r">([^<]*)</text>", r'data-indicator="[^"]*"'):
+            assert re.findall(part, drawn) == re.findall(part, svg)
+        assert "text-anchor" not in drawn
         assert re.search(r'class="target-line"[^>]*stroke-dasharray', drawn)
     for area in doc["development_areas"]:
         for goal in area["goals"]:

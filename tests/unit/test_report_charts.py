@@ -192,7 +192,16 @@ def test_in_print_each_image_is_the_same_svg_as_a_data_url_described_in_its_alt(
     decoded = [base64.b64decode(i).decode() for i in images]
     # the same drawing, standalone XML with its namespace; text escaped once, not twice
     assert all(ET.fromstring(d).tag == "{http://www.w3.org/2000/svg}svg" for d in decoded)
-    assert decoded[0].replace(' xmlns="http://www.w3.org/2000/svg"', "", 1) in inline
+    # the same drawing, its axis labels placed by their width instead of text-anchor (which
+    # WeasyPrint draws as a PDF object each)
+    assert 'text-anchor="end"' in inline and "text-anchor" not in "".join(decoded)
+    placed = re.compile(r'<text x="([\d.]+)" y="[\d.]+">(\d{4})</text>')
+    centred = {year: float(x) for x, year in placed.findall(decoded[1])}
+    anchored = {year: float(x) for x, year in placed.findall(inline.split("<svg ")[2])}
+    assert set(centred) == {str(y) for y in YEARS}
+    for year, x in anchored.items():
+        assert centred[year] == pytest.approx(x - charts.text_width(year) / 2, abs=0.1)
+    assert charts.text_width("1\u00a0000") == pytest.approx(10 * (4 * 0.636 + 0.318))
     alts = re.findall(r'alt="([^"]+)"', printed)
     assert alts[0].startswith("Diagram över Mål (del 1 av 2): utfall")
     assert "Indikator 0 &amp; &lt;x&gt; 2025: 50 %, målvärde 60." in alts[0]
