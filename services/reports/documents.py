@@ -298,7 +298,7 @@ def render_pdf(doc: Mapping[str, Any]) -> bytes:
 
 class PdfCache:
     """The last PDFs made, by the state they show (`state_key`): laying out a municipality's
-    report takes WeasyPrint 20 s or more of CPU (bench/annual.py), and the approved year's
+    report takes WeasyPrint about 16 s of CPU (bench/annual.py), and the approved year's
     report is downloaded again and again while nothing changes. Per process, a few entries."""
 
     def __init__(self, size: int = 8) -> None:
