@@ -121,7 +121,14 @@ def answer(
     runtime: Runtime, kind: documents.Kind, year: int, as_of: dt.datetime | None, form: str
 ) -> Any:
     """The document in the chosen form; the answer varies with Accept. The state is read in one
-    snapshot; a PDF of the same state is given again from documents.PDFS."""
+    snapshot; a PDF of the same state is given again from documents.PDFS.
+
+    A PDF not kept is laid out in the request (a municipality's takes WeasyPrint about 16 s of CPU,
+    bench/annual.py). That does not get the worker killed: gunicorn's gthread workers
+    (infra/gunicorn_conf.py) serve requests in threads while the worker's main loop keeps
+    telling the arbiter it lives, so `timeout` (30 s) bounds a hung worker, not a long request;
+    the other threads keep serving meanwhile. The approved year's PDF is laid out ahead
+    (Warmer), so its downloads rarely wait."""
     headers = {"Vary": "Accept"}
     with runtime.pool.connection() as conn:
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
@@ -144,11 +151,11 @@ def answer(
 class Warmer:
     """Lays out the PDF of a year the council has just approved, in the background: the year is
     then closed, its report is what gets downloaded again and again, and the first download
-    should not wait for the layout (a municipality's takes WeasyPrint half a minute or more,
-    bench/annual.py). One at a time (the machine has two cores, and requests need one), in
-    the order asked; the PDF lands in documents.PDFS under the state it shows, so a download
-    of that state takes it, or waits for the layout under way (PdfCache.made). A failure is
-    logged: the download then lays the PDF out itself."""
+    should not wait for the layout (a municipality's takes WeasyPrint about 16 s of CPU, more
+    wall time when the cores are shared, bench/annual.py). One at a time (the machine has two
+    cores, and requests need one), in the order asked; the PDF lands in documents.PDFS under
+    the state it shows, so a download of that state takes it, or waits for the layout under
+    way (PdfCache.made). A failure is logged: the download then lays the PDF out itself."""
 
     def __init__(self) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pdf-warmer")

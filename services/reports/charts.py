@@ -14,6 +14,7 @@ white too.
 
 from __future__ import annotations
 
+import base64
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ OUTCOME_COLOUR = "#1f4e79"
 TARGET_COLOUR = "#b35900"
 MEAN_COLOUR = "#555555"
 OTHER_COLOUR = "#a6a6a6"
+SVG_NS = "http://www.w3.org/2000/svg"
 NONE = "\u2013"  # an en dash: no value
 
 
@@ -225,6 +227,7 @@ def _axes(
     step: float,
     xs: Mapping[int, float],
     years_shown: bool,
+    measured: bool = False,
 ) -> list[str]:
     """Title with the unit, grid with its values, the x axis, and the years when this panel
     shows them (panels of one image that share their years show them once, under the last
@@ -241,9 +244,7 @@ def _axes(
     ]
     out += [
         f'<path class="grid" d="{grid}" stroke="#dddddd" stroke-width="1"/>',
-        '<g class="ticks" text-anchor="end">',
-        *(f'<text x="{left - 5:.0f}" y="{scale.y(t) + 3:.1f}">{number(t)}</text>' for t in values),
-        "</g>",
+        *_labels("ticks", [(left - 5, scale.y(t) + 3, number(t)) for t in values], "end", measured),
     ]
     if scale.low < 0 < scale.high:
         out.append(
@@ -255,13 +256,40 @@ def _axes(
         'stroke-width="1"/>'
     )
     if years_shown:
-        out.append('<g class="years" text-anchor="middle">')
-        out += [f'<text x="{x:.1f}" y="{bottom + 13:.1f}">{year}</text>' for year, x in xs.items()]
-        out.append("</g>")
+        placed = [(x, bottom + 13, str(year)) for year, x in xs.items()]
+        out += _labels("years", placed, "middle", measured)
     return out
 
 
-def _panel(panel: Panel, left: float, top: float, years_shown: bool = True) -> list[str]:
+def _labels(
+    cls: str, placed: Sequence[tuple[float, float, str]], anchor: str, measured: bool
+) -> list[str]:
+    """Axis labels (x, y, text) anchored at their end or middle: by `text-anchor` on the page,
+    or (`measured`, for print) at an x computed from the text's width in DejaVu Sans, since
+    WeasyPrint draws each anchored text in a group of its own (a PDF object per label)."""
+    if not measured:
+        texts = [f'<text x="{x:.1f}" y="{y:.1f}">{escape(t)}</text>' for x, y, t in placed]
+        return [f'<g class="{cls}" text-anchor="{anchor}">', *texts, "</g>"]
+    share = 1.0 if anchor == "end" else 0.5
+    texts = [
+        f'<text x="{x - share * text_width(t):.1f}" y="{y:.1f}">{escape(t)}</text>'
+        for x, y, t in placed
+    ]
+    return [f'<g class="{cls}">', *texts, "</g>"]
+
+
+#: advance widths of DejaVu Sans (em) of what axis labels hold: digits, separators, minus
+_WIDTHS = {",": 0.318, ".": 0.318, "\u00a0": 0.318, " ": 0.318, "\u2212": 0.838, "-": 0.361}
+
+
+def text_width(text: str, size: float = 10.0) -> float:
+    """The width (px) of an axis label at `size` px in DejaVu Sans (digits are 0.636 em)."""
+    return size * sum(_WIDTHS.get(c, 0.636) for c in text)
+
+
+def _panel(
+    panel: Panel, left: float, top: float, years_shown: bool = True, measured: bool = False
+) -> list[str]:
     """One indicator's panel with its top left corner at (left, top): axes with labels,
     comparisons, target, outcome."""
     frame = Frame(left + LEFT, left + PANEL_WIDTH - RIGHT, top + TOP, top + PANEL_HEIGHT - BOTTOM)
@@ -275,7 +303,7 @@ def _panel(panel: Panel, left: float, top: float, years_shown: bool = True) -> l
     slot = (frame.right - frame.left) / max(len(years), 1)
     xs = {y: frame.left + slot * (i + 0.5) for i, y in enumerate(years)}
     out = [f'<g class="panel" data-indicator="{escape(panel.key)}">']
-    out += _axes(panel, frame, scale, step, xs, years_shown)
+    out += _axes(panel, frame, scale, step, xs, years_shown, measured)
     if not numbers:
         out.append(
             f'<text class="empty" x="{(frame.left + frame.right) / 2:.1f}" '
@@ -328,17 +356,59 @@ def goal_chart(chart_id: str, title: str, panels: Sequence[Panel]) -> Markup:
     the table of its data is `chart_table`. At most PANELS_PER_IMAGE panels an image, so each
     fits a printed page (an image never breaks across pages): the first is `chart_id`, the
     next `chart_id-2`, and so on."""
+    return Markup("\n".join(svg for _, svg in _images(chart_id, title, panels)))
+
+
+def goal_chart_for_print(chart_id: str, title: str, panels: Sequence[Panel]) -> Markup:
+    """The same images as `goal_chart`, each an `<img>` of the SVG as a data URL, with the
+    chart's description as its text alternative: WeasyPrint parses inline SVG as HTML (in pure
+    Python) and computes a CSS style for each of its thousands of elements before it draws it,
+    while a data URL's SVG is parsed by expat and only drawn. A fifth of the PDF's CPU time on a
+    municipality's report (bench/annual.py). Its axis labels are placed by their measured
+    width instead of `text-anchor` (`_labels`)."""
+    out = []
+    for (image_title, group), svg in zip(
+        _groups(title, panels),
+        (svg for _, svg in _images(chart_id, title, panels, measured=True)),
+        strict=True,
+    ):
+        width, height = WIDTH, _height(group)
+        data = base64.b64encode(svg.replace("<svg ", f'<svg xmlns="{SVG_NS}" ', 1).encode())
+        alt = describe(image_title, group)
+        out.append(
+            f'<img class="goal-chart" src="data:image/svg+xml;base64,{data.decode()}" '
+            f'width="{width}" height="{height}" alt="{escape(alt)}">'
+        )
+    return Markup("\n".join(out))
+
+
+def _groups(title: str, panels: Sequence[Panel]) -> list[tuple[str, Sequence[Panel]]]:
+    """The images of a chart: (title, panels), at most PANELS_PER_IMAGE panels each."""
     groups = [panels[i : i + PANELS_PER_IMAGE] for i in range(0, len(panels), PANELS_PER_IMAGE)]
-    images = []
-    for n, group in enumerate(groups or [[]], start=1):
-        part = "" if len(groups) <= 1 else f" (del {n} av {len(groups)})"
-        images.append(_image(chart_id if n == 1 else f"{chart_id}-{n}", title + part, group))
-    return Markup("\n".join(images))
+    return [
+        (title + ("" if len(groups) <= 1 else f" (del {n} av {len(groups)})"), group)
+        for n, group in enumerate(groups or [[]], start=1)
+    ]
 
 
-def _image(image_id: str, title: str, panels: Sequence[Panel]) -> str:
+def _images(
+    chart_id: str, title: str, panels: Sequence[Panel], measured: bool = False
+) -> list[tuple[str, str]]:
+    """(id, SVG) of each image of a chart (`measured`: labels placed without text-anchor)."""
+    out = []
+    for n, (image_title, group) in enumerate(_groups(title, panels), start=1):
+        image_id = chart_id if n == 1 else f"{chart_id}-{n}"
+        out.append((image_id, _image(image_id, image_title, group, measured)))
+    return out
+
+
+def _height(panels: Sequence[Panel]) -> int:
     rows = max((len(panels) + COLUMNS - 1) // COLUMNS, 1)
-    height = rows * PANEL_HEIGHT + 28
+    return rows * PANEL_HEIGHT + 28
+
+
+def _image(image_id: str, title: str, panels: Sequence[Panel], measured: bool = False) -> str:
+    height = _height(panels)
     cid = escape(image_id)
     out = [
         f'<svg class="goal-chart" id="{cid}" role="img" '
@@ -352,7 +422,11 @@ def _image(image_id: str, title: str, panels: Sequence[Panel]) -> str:
         row, column = divmod(n, COLUMNS)
         last_row = n + COLUMNS >= len(panels)
         out += _panel(
-            panel, column * PANEL_WIDTH, row * PANEL_HEIGHT, years_shown=last_row or not shared
+            panel,
+            column * PANEL_WIDTH,
+            row * PANEL_HEIGHT,
+            years_shown=last_row or not shared,
+            measured=measured,
         )
     out += _legend(height - 12, any(p.comparisons for p in panels))
     out.append("</svg>")

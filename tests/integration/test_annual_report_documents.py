@@ -8,6 +8,7 @@ instant before a correction."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import io
 import re
@@ -326,6 +327,35 @@ def test_the_pdf_opens_and_has_pages_a_table_of_contents_and_bookmarks(
     titles = [item.title for item in flat(pdf.outline)]
     assert titles[0] == "Årsredovisning 2025 — Målavstämning"
     assert "Sammanfattning" in titles and "Förankring i händelsehistoriken" in titles
+
+
+def test_in_print_each_chart_is_an_image_of_the_same_svg_with_its_description(
+    app: Any, reports: Runtime
+) -> None:
+    """The PDF's page draws each chart from a data URL (WeasyPrint lays inline SVG out as HTML,
+    element by element): the same drawing as on the page, described in `alt`, and no inline
+    SVG; the indicators are paragraphs of plain text with their trace."""
+    with connect(reports) as conn:
+        doc = documents.compose(conn, "annual", YEAR, None)
+    page, printed = documents.render_html(doc), documents.render_html(doc, for_print=True)
+    assert "<svg" not in printed and '<p class="ip">' in printed
+    images = re.findall(
+        r'<img class="goal-chart" src="data:image/svg\+xml;base64,([^"]+)"[^>]*>', printed
+    )
+    inline = re.findall(r'<svg class="goal-chart".*?</svg>', page, re.S)
+    assert len(images) == len(inline) == 2
+    for data, svg in zip(images, inline, strict=True):
+        drawn = base64.b64decode(data).decode()
+        # the same lines, marks and words (the labels placed by width, not text-anchor)
+        for part in (r"<(?:polyline|path) [^>]*>", r">([^<]*)</text>", r'data-indicator="[^"]*"'):
+            assert re.findall(part, drawn) == re.findall(part, svg)
+        assert "text-anchor" not in drawn
+        assert re.search(r'class="target-line"[^>]*stroke-dasharray', drawn)
+    for area in doc["development_areas"]:
+        for goal in area["goals"]:
+            if any(g["indicators"] for g in [goal, *goal["operational_goals"]]):
+                assert f'alt="Diagram över {goal["title"]}: utfall' in printed, goal["title"]
+    assert "u#" in printed and 'class="n"' not in printed, "in print a trace, not a tooltip"
 
 
 def test_the_three_forms_are_in_the_openapi_document(app: Any) -> None:

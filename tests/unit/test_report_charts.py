@@ -5,6 +5,7 @@ title, a description and its data as a table."""
 
 from __future__ import annotations
 
+import base64
 import re
 import xml.etree.ElementTree as ET
 
@@ -176,3 +177,33 @@ def test_long_titles_take_two_lines_and_no_more() -> None:
     very = "ord " * 40
     assert charts.title_lines(very)[1].endswith("\u2026")
     assert all(len(line) <= charts.TITLE_CHARACTERS for line in charts.title_lines(very))
+
+
+def test_in_print_each_image_is_the_same_svg_as_a_data_url_described_in_its_alt() -> None:
+    panels = [
+        Panel(f"ind-{n}", f"Indikator {n} & <x>", "%", YEARS, {2025: 50.0 + n}, {2025: 60.0})
+        for n in range(charts.PANELS_PER_IMAGE + 1)
+    ]
+    inline = str(charts.goal_chart("chart-g1", "Mål", panels))
+    printed = str(charts.goal_chart_for_print("chart-g1", "Mål", panels))
+    data_url = r'<img class="goal-chart" src="data:image/svg\+xml;base64,([^"]+)"'
+    images = re.findall(data_url, printed)
+    assert len(images) == 2 == inline.count("<svg ")
+    decoded = [base64.b64decode(i).decode() for i in images]
+    # the same drawing, standalone XML with its namespace; text escaped once, not twice
+    assert all(ET.fromstring(d).tag == "{http://www.w3.org/2000/svg}svg" for d in decoded)
+    # the same drawing, its axis labels placed by their width instead of text-anchor (which
+    # WeasyPrint draws as a PDF object each)
+    assert 'text-anchor="end"' in inline and "text-anchor" not in "".join(decoded)
+    placed = re.compile(r'<text x="([\d.]+)" y="[\d.]+">(\d{4})</text>')
+    centred = {year: float(x) for x, year in placed.findall(decoded[1])}
+    anchored = {year: float(x) for x, year in placed.findall(inline.split("<svg ")[2])}
+    assert set(centred) == {str(y) for y in YEARS}
+    for year, x in anchored.items():
+        assert centred[year] == pytest.approx(x - charts.text_width(year) / 2, abs=0.1)
+    assert charts.text_width("1\u00a0000") == pytest.approx(10 * (4 * 0.636 + 0.318))
+    alts = re.findall(r'alt="([^"]+)"', printed)
+    assert alts[0].startswith("Diagram över Mål (del 1 av 2): utfall")
+    assert "Indikator 0 &amp; &lt;x&gt; 2025: 50 %, målvärde 60." in alts[0]
+    assert "Indikator 10" in alts[1] and "Indikator 0 " not in alts[1]
+    assert f'height="{charts.PANEL_HEIGHT + 28}"' in printed.split("<img")[2]
