@@ -19,9 +19,12 @@ import pytest
 
 from services.gateway import key_commands
 from services.goals.seed import seed_id
+from services.reports import kolada_comparisons
 from services.reports import seed as reports_seed
+from services.reports.domain.comparison import Found
 from shared.config import Config
 from shared.envelope import ReceivedEvent
+from shared.events import Metadata
 from shared.runtime import Runtime
 from tests.gateway_support import CLI_ACTOR, Stack, bearer, id_of, make_stack
 from tests.support import connect, feed_seeded_goals
@@ -29,6 +32,7 @@ from tests.support import connect, feed_seeded_goals
 COUNCIL = seed_id("org-unit-", "kf")
 SCHOOL_GOAL = "goal-80331367-4b88-585a-ae55-c378d881cd25"  # Alla elever når kunskapskraven …
 SCHOOL_INDICATOR = "indicator-3428575d-f611-56ef-a6dc-a7274f4edc28"
+KOLADA = Metadata(actor="system:kolada-test", correlation_id="web-kolada")
 
 
 def relay(source: Runtime, target: Runtime, service: str) -> None:
@@ -47,6 +51,13 @@ def stack(make_runtime: Callable[..., Runtime], make_config: Callable[..., Confi
     feed_seeded_goals(goals, reports)
     relay(goals, plans, "goals")
     reports_seed.seed(reports)
+    # Kolada's figures of the comparison municipalities for the school indicator (N15419)
+    found = [
+        Found("N15419", code, year, value)
+        for code, values in {"1494": (82.0, 84.0), "1495": (80.0, 81.5)}.items()
+        for year, value in zip((2024, 2025), values, strict=True)
+    ]
+    kolada_comparisons.record(reports, KOLADA, found, kolada_comparisons.ComparisonCounts())
     relay(reports, plans, "reports")
     return built
 
@@ -102,7 +113,8 @@ def test_the_public_dashboard_shows_vision_areas_goals_results_and_lights(stack:
     assert "89,1 %" in text and "88 %" in text
     assert "● grön" in text and "■ röd" in text and "▲ gul" in text
     assert "↗ bättre" in text
-    assert "(Källa: Kolada)" in text
+    # the comparison municipalities' mean of 2025 (84 and 81,5), named by its source
+    assert "82,75 % (Källa: Kolada)" in text
 
 
 def test_a_goal_page_shows_indicators_and_the_decisions_behind_it(stack: Stack) -> None:
@@ -113,6 +125,14 @@ def test_a_goal_page_shows_indicators_and_the_decisions_behind_it(stack: Stack) 
     assert "Barn- och utbildningsnämnden" in text
     assert "målet antogs" in text and "2023-02-15" in text and "BUN §14" in text
     assert "89,1 %" in text
+    # the chart (an image with a title and a description) and its data table
+    assert '<svg class="goal-chart"' in response.get_data(as_text=True)
+    assert 'role="img"' in response.get_data(as_text=True)
+    assert "Diagrammets siffror" in text and "utfall 86,2" in text and "målvärde 88" in text
+    # the comparison municipalities, with their source
+    assert "Jämförelsekommuner: Elever i åk 9 behöriga till gymnasiets yrkesprogram" in text
+    assert "Lidköping" in text and "84 %" in text and "81,5 %" in text
+    assert "Källa: Kolada" in text
 
 
 @pytest.mark.parametrize(

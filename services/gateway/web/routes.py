@@ -56,6 +56,7 @@ def _hooks(web: Blueprint) -> None:
             "csrf_token": session.csrf_token,
             "csrf_field": session.CSRF_FIELD,
             "reviewer": session.current,
+            "number": views.number,
         }
 
     @web.before_request
