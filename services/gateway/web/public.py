@@ -25,13 +25,13 @@ def default_year(today: dt.date | None = None) -> int:
     return (today or dt.date.today()).year - 1
 
 
-def unit_names(reader: Reader) -> dict[str, str]:
-    return {unit["id"]: unit["name"] for unit in reader.items("goals", "/org-units")}
+def unit_names(units: list[dict[str, Any]]) -> dict[str, str]:
+    return {unit["id"]: unit["name"] for unit in units}
 
 
-def root_unit(reader: Reader) -> str | None:
+def root_unit(units: list[dict[str, Any]]) -> str | None:
     """The council (the unit without a parent): its scorecard covers the whole municipality."""
-    for unit in reader.items("goals", "/org-units"):
+    for unit in units:
         if unit.get("parent_id") is None and unit.get("status") == "active":
             return str(unit["id"])
     return None
@@ -110,7 +110,7 @@ def goal_view(
 def dashboard(reader: Reader, year: int) -> dict[str, Any]:
     """What `/` shows: the vision and the adopted goals of each active development area."""
     tree = reader.get("goals", "/goals/tree")
-    goals, lines = scorecard_lines(reader, root_unit(reader), year)
+    goals, lines = scorecard_lines(reader, root_unit(reader.items("goals", "/org-units")), year)
     areas = []
     for area in tree.get("development_areas") or []:
         if area.get("status") != "active":
@@ -157,8 +157,9 @@ def goal_page(reader: Reader, goal_id: str, year: int) -> dict[str, Any]:
     goal = reader.optional("goals", entity_path("goals", goal_id))
     if goal is None or goal.get("status") != "adopted":
         raise not_found("Det finns inget antaget mål med den adressen.")
-    names = unit_names(reader)
-    goals, lines = scorecard_lines(reader, root_unit(reader), year)
+    units = reader.items("goals", "/org-units")
+    names = unit_names(units)
+    goals, lines = scorecard_lines(reader, root_unit(units), year)
     indicators = reader.items("goals", entity_path("goals", goal_id) + "/indicators")
     node = {
         "id": goal["id"],

@@ -49,7 +49,7 @@ def scorecard_page(
     """The goal tree and the scorecard of a unit's subtree for a year, as known at `as_of`."""
     all_units = units(reader)
     names = {u["id"]: u["name"] for u in all_units}
-    unit_id = unit_id or public.root_unit(reader)
+    unit_id = unit_id or public.root_unit(all_units)
     if unit_id is not None and unit_id not in names:
         raise not_found("Det finns ingen sådan enhet.")
     card = (
