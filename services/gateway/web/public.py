@@ -173,7 +173,8 @@ def goal_page(reader: Reader, goal_id: str, year: int) -> dict[str, Any]:
     shown["description"] = goal["content"].get("description") or ""
     shown["decisions"] = decisions(reader, goal_id, names)
     active = [i for i in indicators if i.get("status") == "active"]
-    panels = [panel(reader, indicator) for indicator in active]
+    compared = {i["id"]: comparisons_of(reader, i["id"]) for i in active}
+    panels = [panel(reader, i, compared[i["id"]]) for i in active]
     years, rows = charts.chart_matrix(panels)
     return {
         "goal": shown,
@@ -181,7 +182,7 @@ def goal_page(reader: Reader, goal_id: str, year: int) -> dict[str, Any]:
         "chart": charts.goal_chart("diagram", shown["title"], panels) if panels else None,
         "chart_years": years,
         "chart_rows": rows,
-        "comparisons": [c for c in (comparison_table(reader, i) for i in active) if c],
+        "comparisons": [c for c in (comparison_table(i, compared[i["id"]]) for i in active) if c],
     }
 
 
@@ -207,12 +208,11 @@ def _has_values(year: dict[str, Any]) -> bool:
     )
 
 
-def panel(reader: Reader, indicator: dict[str, Any]) -> charts.Panel:
+def panel(reader: Reader, indicator: dict[str, Any], found: dict[str, Any] | None) -> charts.Panel:
     """One indicator's chart panel: outcome, target and (Kolada) comparisons per year."""
     definition = indicator.get("definition") or {}
     values = results_by_year(reader, indicator["id"])
     targets = {int(y): v for y, v in (indicator.get("targets") or {}).items()}
-    found = comparisons_of(reader, indicator["id"])
     compared = {int(y["year"]): y for y in (found or {}).get("years") or [] if _has_values(y)}
     years = sorted(set(values) | set(targets) | set(compared))
     return charts.Panel(
@@ -226,9 +226,10 @@ def panel(reader: Reader, indicator: dict[str, Any]) -> charts.Panel:
     )
 
 
-def comparison_table(reader: Reader, indicator: dict[str, Any]) -> dict[str, Any] | None:
+def comparison_table(
+    indicator: dict[str, Any], found: dict[str, Any] | None
+) -> dict[str, Any] | None:
     """The comparison municipalities' figures of a Kolada indicator, years with any value."""
-    found = comparisons_of(reader, indicator["id"])
     years = [y for y in (found or {}).get("years") or [] if _has_values(y)]
     if not found or not years:
         return None

@@ -48,6 +48,12 @@ GOAL_STATUS_LABELS = {
     "retired": "avslutat",
     "evaluated": "utvärderat",
 }
+ACTIVITY_STATUS_LABELS = {
+    "planned": "planerad",
+    "in_progress": "pågår",
+    "done": "klar",
+    "cancelled": "avbruten",
+}
 PHASE_LABELS = {"plan": "planera", "do": "göra", "check": "följa upp", "act": "förbättra"}
 DIRECTION_LABELS = {"higher_is_better": "högre är bättre", "lower_is_better": "lägre är bättre"}
 #: an event's type (without its version) in words; an unknown type is shown as it is
