@@ -157,6 +157,7 @@ def timeline_page(
                 "position": event.get("position"),
                 "version": event.get("version"),
                 "at": event.get("recorded_at") or "",
+                "when": views.local_time(event.get("recorded_at") or ""),
                 "what": views.event_label(event["event_type"]),
                 "type": event["event_type"],
                 "who": event.get("actor") or views.DASH,

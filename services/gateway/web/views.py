@@ -219,6 +219,18 @@ def parse_as_of(raw: str | None, field: str = "datum") -> AsOf | None:
     return AsOf(end_of_day(day).isoformat(), day, False)
 
 
+def local_time(instant: str) -> str:
+    """A recorded instant (ISO with offset) as a Swede reads it: `2026-11-24 23:26:55`, Swedish
+    time; the text as given if it is no instant."""
+    try:
+        moment = dt.datetime.fromisoformat(instant)
+    except ValueError:
+        return instant
+    if moment.tzinfo is None:
+        return instant
+    return moment.astimezone(LOCAL_TIME_ZONE).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def parse_year(raw: str | None, default: int) -> int:
     """A year from a query (`?ar=2025`), `default` when empty; BadDate for anything else."""
     if raw is None or raw == "":
