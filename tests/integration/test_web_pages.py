@@ -135,6 +135,22 @@ def test_a_goal_page_shows_indicators_and_the_decisions_behind_it(stack: Stack) 
     assert "Källa: Kolada" in text
 
 
+def test_without_reports_the_dashboard_still_shows_the_goals(
+    make_runtime: Callable[..., Runtime], make_config: Callable[..., Config]
+) -> None:
+    built = make_stack(make_runtime, make_config, urls={"reports": "http://127.0.0.1:9"})
+    feed_seeded_goals(built.runtimes["goals"], built.runtimes["plans"])
+    client = built.client()
+    page = client.get("/?ar=2025")
+    assert page.status_code == 200
+    text = html_of(page).all_text()
+    assert "Alla elever når kunskapskraven i grundskolan" in text
+    assert "Resultaten kan inte visas just nu" in text
+    goal = client.get(f"/mal/{SCHOOL_GOAL}")
+    assert goal.status_code == 503
+    assert "Tjänsten reports svarar inte" in html_of(goal).all_text()
+
+
 @pytest.mark.parametrize(
     ("path", "status"),
     [
@@ -170,10 +186,27 @@ def test_public_pages_show_no_drafts_and_no_key_ids(stack: Stack) -> None:
     )
     assert drafted.status_code == 201, drafted.get_json()
     draft_id = drafted.get_json()["id"]
-    for path in ("/", "/?ar=2025", f"/mal/{SCHOOL_GOAL}"):
+    # an employee agreement on the school's plan, naming an employee by an HR reference
+    plans = client.get(
+        f"/api/v1/plans?unit_id={seed_id('org-unit-', 'hasslerud')}", headers=bearer(admin)
+    ).get_json()["items"]
+    plan_id = plans[0]["id"]
+    activity = client.get(f"/api/v1/plans/{plan_id}/activities", headers=bearer(admin))
+    agreed = client.post(
+        f"/api/v1/plans/{plan_id}/agreements",
+        json={
+            "employee_ref": "HR-4711",
+            "activity_ids": [activity.get_json()["items"][0]["id"]],
+            "agreed_on": "2026-01-20",
+        },
+        headers=bearer(admin),
+    )
+    assert agreed.status_code == 201, agreed.get_json()
+    for path in ("/", "/?ar=2025", "/?ar=2026", f"/mal/{SCHOOL_GOAL}"):
         body = client.get(path).get_data(as_text=True)
-        assert "Hemligt utkast" not in body
+        assert "Hemligt utkast" not in body and "HR-4711" not in body
         assert "key:" not in body and "system:seed" not in body
+        assert id_of(admin) not in body
     assert client.get(f"/mal/{draft_id}").status_code == 404
 
 
