@@ -317,6 +317,15 @@ def test_the_audit_page_runs_verify_for_auditors_and_is_403_for_readers(stack: S
     assert text.count("kedjan är obruten") == 3 and "Alla kedjor är obrutna" in text
     assert "position" in text
 
+    # an event of goals altered behind the store's back: the page names where the chain breaks
+    with connect(stack.runtimes["goals"]) as conn:
+        conn.execute("SET session_replication_role = replica")
+        conn.execute("""UPDATE events SET data = '{"n": 999}' WHERE position = 3""")
+    broken = html_of(auditor.get("/review/granskning")).all_text()
+    assert "kedjan är bruten vid position 3" in broken
+    assert broken.count("kedjan är obruten") == 2
+    assert "Minst en kedja är bruten" in broken
+
     reader = stack.client()
     log_in(reader, stack.key("reader"))
     refused = reader.get("/review/granskning")
