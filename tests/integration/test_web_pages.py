@@ -449,3 +449,14 @@ def test_hostile_dates_are_a_friendly_400_page(stack: Stack, as_of: str) -> None
         assert response.status_code == 400
         page = html_of(response)
         assert page.count("h1") == 1 and "Felkod 400" in page.all_text()
+
+
+def test_a_unit_scoped_reviewer_starts_at_its_own_unit(stack: Stack) -> None:
+    school = seed_id("org-unit-", "hasslerud")
+    client = stack.client()
+    log_in(client, stack.key("reader", scope=school))
+    page = client.get("/review/styrkort?ar=2025")
+    assert page.status_code == 200
+    assert "Styrkort 2025: Hasslerudskolan" in "".join(html_of(page).h1)
+    unknown = client.get("/review/styrkort?enhet=org-unit-nothing")
+    assert unknown.status_code == 404
