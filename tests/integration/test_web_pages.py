@@ -115,6 +115,15 @@ def test_the_public_dashboard_shows_vision_areas_goals_results_and_lights(stack:
     assert "↗ bättre" in text
     # the comparison municipalities' mean of 2025 (84 and 81,5), named by its source
     assert "82,75 % (Källa: Kolada)" in text
+    # no script may run, nothing is loaded from elsewhere, no framing
+    policy = response.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in policy and "script-src" not in policy
+    assert "frame-ancestors 'none'" in policy
+    assert page.count("script") == 0
+    css = stack.client().get("/static/web/web.css")
+    assert css.status_code == 200 and css.mimetype == "text/css"
+    sheet = css.get_data(as_text=True)
+    assert "@media print" in sheet and ":focus-visible" in sheet and "@media (max-width" in sheet
 
 
 def test_a_goal_page_shows_indicators_and_the_decisions_behind_it(stack: Stack) -> None:
