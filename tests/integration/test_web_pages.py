@@ -469,3 +469,34 @@ def test_a_unit_scoped_reviewer_starts_at_its_own_unit(stack: Stack) -> None:
     assert "Styrkort 2025: Hasslerudskolan" in "".join(html_of(page).h1)
     unknown = client.get("/review/styrkort?enhet=org-unit-nothing")
     assert unknown.status_code == 404
+
+
+HOSTILE_PAGES = [
+    "/review/historik/goal-%0A",
+    "/review/historik/" + "goal-" + "x" * 500,
+    "/review/historik/key-abc",
+    "/review/skillnad/goal-1?fran=2025-01-01&till=2025-02-30",
+    "/review/skillnad/nothing-1?fran=2025-01-01&till=2025-02-01",
+    f"/review/skillnad/{SCHOOL_GOAL}?fran=2025-01-01&till=9999-12-31",
+    "/review/styrkort?ar=1066",
+    "/review/styrkort?enhet=%00",
+    "/review/planer?enhet=%27%3B--",
+    "/review/planer/plan-%2F..%2F",
+    "/review/kvalitetsrapporter/report-x",
+    "/review/arsredovisning/1800",
+    "/review/arsredovisning/2101",
+    "/review/delarsrapport/2025?as_of=2024-08-31",
+    "/review/forsenat?as_of=2025-13-01",
+    "/mal/goal-%00",
+    "/?ar=-2025",
+]
+
+
+def test_hostile_addresses_are_friendly_pages_never_a_500(stack: Stack) -> None:
+    client = stack.client()
+    log_in(client, stack.key("admin"))
+    for path in HOSTILE_PAGES:
+        response = client.get(path)
+        assert 400 <= response.status_code < 500, (path, response.status_code)
+        page = html_of(response)
+        assert page.count("h1") == 1 and "Felkod" in page.all_text(), path
