@@ -30,7 +30,7 @@ from flask import Flask, Response
 from flask_smorest import Api
 from prometheus_client import CollectorRegistry, generate_latest
 
-from services.gateway import admin_ops, audit_trail, docs
+from services.gateway import admin_ops, audit_trail, docs, web
 from services.gateway.admin_api import admin_keys_blueprint
 from services.gateway.auth import install_auth, install_rate_limit, rate_limit_from_env
 from services.gateway.key_commands import unit_checker
@@ -54,6 +54,7 @@ BLUEPRINTS: list[Callable[[Upstreams], flask.Blueprint]] = [
     docs.blueprint,  # the merged /api/v1/openapi.json and the offline docs page
     audit_trail.blueprint,  # /api/v1/history/<id> and the merged /api/v1/events feed
     admin_ops.blueprint,  # /api/v1/admin/verify and /api/v1/admin/lag across the services
+    web.blueprint,  # the public dashboard at / and the reviewer pages under /review/
 ]
 SECURITY_SCHEME = {
     "type": "http",

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 #: paths anyone may call: health, metrics, the API's documents, and the web pages
 OPEN_PATHS = frozenset(("/", "/healthz", "/readyz", "/metrics", f"{API_PREFIX}/openapi.json"))
-OPEN_PREFIXES = (f"{API_PREFIX}/docs", "/static/", "/review/")
+OPEN_PREFIXES = (f"{API_PREFIX}/docs", "/static/", "/review/", "/mal/")
 DEFAULT_RATE_LIMIT = "1200/minute"
 _BEARER = re.compile(r"Bearer[ ]+(\S+)[ ]*", re.ASCII | re.IGNORECASE)
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="styrkort"'}
