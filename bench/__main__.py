@@ -14,6 +14,7 @@ from bench import (
     rebuild,
     reports,
     rules,
+    web,
     wheel,
 )
 
@@ -30,6 +31,7 @@ BENCHMARKS = {
     "annual": annual.main,
     "gateway": gateway.main,
     "gateway_feed": gateway_feed.main,
+    "web": web.main,
 }
 
 if __name__ == "__main__":
