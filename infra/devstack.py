@@ -433,6 +433,8 @@ def service_env(service: str, database_url: str, bootstrap: str, secret: str) ->
     )
     for other in SERVICES:  # where the gateway finds the services: GOALS_URL=http://...
         env[f"{other.upper()}_URL"] = f"http://127.0.0.1:{service_port(other)}"
+    if service == "gateway":  # the reviewer pages' cookie over plain http://127.0.0.1
+        env.setdefault("GATEWAY_COOKIE_SECURE", "0")
     return env
 
 

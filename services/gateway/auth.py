@@ -74,7 +74,7 @@ def authenticate(runtime: Runtime) -> Response | None:
     if parsed is None:
         return refused("the Authorization header must be `Bearer sk_<key id>_<secret>`")
     key_id, secret = parsed
-    found = _lookup(runtime, key_id)
+    found = lookup_key(runtime, key_id)
     # the same answer for an unknown key, a wrong secret and a revoked key: a caller learns
     # nothing about which keys exist
     if found is None or found[3] != "active" or not keys.secret_matches(secret, found[2]):
@@ -85,7 +85,7 @@ def authenticate(runtime: Runtime) -> Response | None:
     return None
 
 
-def _lookup(runtime: Runtime, key_id: str) -> tuple[str, str, str, str] | None:
+def lookup_key(runtime: Runtime, key_id: str) -> tuple[str, str, str, str] | None:
     """The key's credentials in one round trip: a single read needs no BEGIN and COMMIT around
     it (a third of the time of the lookup on a local database), so the connection is lent in
     autocommit mode and given back as the pool lends it."""

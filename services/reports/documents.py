@@ -6,7 +6,7 @@ municipalities per year, where known) and `anchoring`, the chain head of every s
 the council's approval of the year ("Förankring i händelsehistoriken"), so the published
 document anchors the history. The HTML is rendered by a Jinja2 template
 (templates/annual_report.html) in Swedish, readable without script or network: charts are
-inline SVG (services/reports/charts.py), every number names the event it came from. The PDF is
+inline SVG (shared/charts.py), every number names the event it came from. The PDF is
 that HTML laid out by WeasyPrint, with bookmarks and a table of contents with page numbers.
 """
 
@@ -20,10 +20,10 @@ from typing import Any, Literal
 
 import jinja2
 
-from services.reports import annual_report, charts, known, queries
+from services.reports import annual_report, known, queries
 from services.reports.comparisons import for_indicators
 from services.reports.domain import annual
-from shared import values, versions
+from shared import charts, values, versions
 
 Conn = queries.Conn
 Kind = Literal["annual", "interim"]

@@ -7,24 +7,32 @@ a revoked key's session; the as-of picker and the timeline and diff.
 
 from __future__ import annotations
 
+import base64
 import re
+import zlib
 from collections.abc import Callable
 from html.parser import HTMLParser
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 
+from services.gateway import key_commands
 from services.goals.seed import seed_id
+from services.reports import kolada_comparisons
 from services.reports import seed as reports_seed
+from services.reports.domain.comparison import Found
 from shared.config import Config
 from shared.envelope import ReceivedEvent
+from shared.events import Metadata
 from shared.runtime import Runtime
-from tests.gateway_support import Stack, bearer, make_stack
+from tests.gateway_support import CLI_ACTOR, Stack, bearer, id_of, make_stack
 from tests.support import connect, feed_seeded_goals
 
 COUNCIL = seed_id("org-unit-", "kf")
 SCHOOL_GOAL = "goal-80331367-4b88-585a-ae55-c378d881cd25"  # Alla elever når kunskapskraven …
 SCHOOL_INDICATOR = "indicator-3428575d-f611-56ef-a6dc-a7274f4edc28"
+KOLADA = Metadata(actor="system:kolada-test", correlation_id="web-kolada")
 
 
 def relay(source: Runtime, target: Runtime, service: str) -> None:
@@ -43,6 +51,13 @@ def stack(make_runtime: Callable[..., Runtime], make_config: Callable[..., Confi
     feed_seeded_goals(goals, reports)
     relay(goals, plans, "goals")
     reports_seed.seed(reports)
+    # Kolada's figures of the comparison municipalities for the school indicator (N15419)
+    found = [
+        Found("N15419", code, year, value)
+        for code, values in {"1494": (82.0, 84.0), "1495": (80.0, 81.5)}.items()
+        for year, value in zip((2024, 2025), values, strict=True)
+    ]
+    kolada_comparisons.record(reports, KOLADA, found, kolada_comparisons.ComparisonCounts())
     relay(reports, plans, "reports")
     return built
 
@@ -98,7 +113,8 @@ def test_the_public_dashboard_shows_vision_areas_goals_results_and_lights(stack:
     assert "89,1 %" in text and "88 %" in text
     assert "● grön" in text and "■ röd" in text and "▲ gul" in text
     assert "↗ bättre" in text
-    assert "(Källa: Kolada)" in text
+    # the comparison municipalities' mean of 2025 (84 and 81,5), named by its source
+    assert "82,75 % (Källa: Kolada)" in text
 
 
 def test_a_goal_page_shows_indicators_and_the_decisions_behind_it(stack: Stack) -> None:
@@ -109,6 +125,14 @@ def test_a_goal_page_shows_indicators_and_the_decisions_behind_it(stack: Stack) 
     assert "Barn- och utbildningsnämnden" in text
     assert "målet antogs" in text and "2023-02-15" in text and "BUN §14" in text
     assert "89,1 %" in text
+    # the chart (an image with a title and a description) and its data table
+    assert '<svg class="goal-chart"' in response.get_data(as_text=True)
+    assert 'role="img"' in response.get_data(as_text=True)
+    assert "Diagrammets siffror" in text and "utfall 86,2" in text and "målvärde 88" in text
+    # the comparison municipalities, with their source
+    assert "Jämförelsekommuner: Elever i åk 9 behöriga till gymnasiets yrkesprogram" in text
+    assert "Lidköping" in text and "84 %" in text and "81,5 %" in text
+    assert "Källa: Kolada" in text
 
 
 @pytest.mark.parametrize(
@@ -149,3 +173,230 @@ def test_public_pages_show_no_drafts_and_no_key_ids(stack: Stack) -> None:
         assert "Hemligt utkast" not in body
         assert "key:" not in body and "system:seed" not in body
     assert client.get(f"/mal/{draft_id}").status_code == 404
+
+
+# -- reviewer pages ------------------------------------------------------------------------
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_of(response: Any) -> str:
+    found = CSRF.search(response.get_data(as_text=True))
+    assert found, "the page has no form token"
+    return found.group(1)
+
+
+def log_in(client: Any, key: str, next_page: str = "") -> Any:
+    """Log in through the form, as a browser does: GET the form, POST it with its token."""
+    form = client.get("/review/logga-in")
+    assert form.status_code == 200
+    return client.post(
+        "/review/logga-in",
+        data={"key": key, "csrf_token": csrf_of(form), "next": next_page},
+    )
+
+
+def test_reviewer_pages_need_a_login_and_logout_ends_the_session(stack: Stack) -> None:
+    client = stack.client()
+    first = client.get("/review/styrkort?ar=2025")
+    assert first.status_code == 303
+    assert first.headers["Location"].startswith("/review/logga-in?next=")
+
+    wrong = log_in(client, "sk_0000000000000000000a_" + "x" * 43)
+    assert wrong.status_code == 401 and "Nyckeln gäller inte" in wrong.get_data(as_text=True)
+    assert client.get("/review/").status_code == 303
+
+    done = log_in(client, stack.key("reader"), "/review/styrkort?ar=2025")
+    assert done.status_code == 303 and done.headers["Location"] == "/review/styrkort?ar=2025"
+    page = client.get("/review/styrkort?ar=2025")
+    assert page.status_code == 200
+    assert "Styrkort 2025: Kommunfullmäktige" in html_of(page).all_text()
+    assert page.headers["Cache-Control"] == "no-store"
+
+    # an address elsewhere is never where a login leads
+    client2 = stack.client()
+    away = log_in(client2, stack.key("reader"), "//evil.example/review/")
+    assert away.headers["Location"] == "/review/"
+
+    start = client.get("/review/")
+    out = client.post("/review/logga-ut", data={"csrf_token": csrf_of(start)})
+    assert out.status_code == 303
+    assert client.get("/review/styrkort").status_code == 303
+
+
+def test_a_post_without_the_form_token_is_refused_and_changes_nothing(stack: Stack) -> None:
+    client = stack.client()
+    key = stack.key("reader")
+    refused = client.post("/review/logga-in", data={"key": key})
+    assert refused.status_code == 400
+    assert "kontrollkod" in html_of(refused).all_text()
+    assert client.get("/review/").status_code == 303, "no session was started"
+
+    assert log_in(client, key).status_code == 303
+    forged = client.post("/review/logga-ut", data={"csrf_token": "x" * 43})
+    assert forged.status_code == 400
+    assert client.get("/review/").status_code == 200, "still logged in"
+
+
+def test_the_session_cookie_is_httponly_samesite_secure_and_holds_no_secret(
+    stack: Stack,
+) -> None:
+    key = stack.key("reader")
+    client = stack.client()
+    response = log_in(client, key)
+    cookies = [v for k, v in response.headers.items() if k == "Set-Cookie"]
+    assert len(cookies) == 1
+    cookie = cookies[0]
+    assert cookie.startswith("styrkort_session=")
+    flags = {part.strip().split("=")[0].lower() for part in cookie.split(";")[1:]}
+    assert {"httponly", "secure", "path", "samesite"} <= flags
+    assert "SameSite=Lax" in cookie and "Path=/review" in cookie
+    secret = key.split("_", 2)[2]
+    value = cookie.split(";")[0].split("=", 1)[1]
+    payload = value.split(".")[0] if not value.startswith(".") else value.split(".")[1]
+    raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    if value.startswith("."):
+        raw = zlib.decompress(raw)
+    assert secret not in raw.decode() and key not in raw.decode()
+    # the public pages set no cookie
+    assert "Set-Cookie" not in stack.client().get("/").headers
+
+
+def test_a_revoked_keys_session_ends_at_its_next_request(stack: Stack) -> None:
+    key = stack.key("auditor")
+    client = stack.client()
+    assert log_in(client, key).status_code == 303
+    assert client.get("/review/granskning").status_code == 200
+    key_commands.revoke(stack.runtime, CLI_ACTOR, id_of(key))
+    ended = client.get("/review/granskning")
+    assert ended.status_code == 303 and ended.headers["Location"].startswith("/review/logga-in")
+    assert client.get("/review/").status_code == 303, "the session was cleared"
+
+
+def test_the_audit_page_runs_verify_for_auditors_and_is_403_for_readers(stack: Stack) -> None:
+    auditor = stack.client()
+    log_in(auditor, stack.key("auditor"))
+    page = auditor.get("/review/granskning")
+    assert page.status_code == 200
+    text = html_of(page).all_text()
+    assert text.count("kedjan är obruten") == 3 and "Alla kedjor är obrutna" in text
+    assert "position" in text
+
+    reader = stack.client()
+    log_in(reader, stack.key("reader"))
+    refused = reader.get("/review/granskning")
+    assert refused.status_code == 403
+    assert "Du saknar behörighet" in html_of(refused).all_text()
+
+
+def test_every_reviewer_page_answers_with_its_content(stack: Stack) -> None:
+    client = stack.client()
+    log_in(client, stack.key("reader"))
+    school = seed_id("org-unit-", "hasslerud")
+    plans = client.get(f"/review/planer?enhet={school}")
+    assert plans.status_code == 200 and "Handlingsplan 2026" in html_of(plans).all_text()
+    plan_id = re.search(r'href="/review/planer/(plan-[^"]+)"', plans.get_data(as_text=True))
+    assert plan_id
+    plan = client.get(f"/review/planer/{plan_id.group(1)}")
+    assert plan.status_code == 200
+    assert "PDCA-fas" in html_of(plan).all_text() and "planera" in html_of(plan).all_text()
+
+    reports = client.get("/review/kvalitetsrapporter")
+    assert reports.status_code == 200 and "Hasslerudskolan" in html_of(reports).all_text()
+    report_id = re.search(
+        r'href="/review/kvalitetsrapporter/(report-[^"]+)"', reports.get_data(as_text=True)
+    )
+    assert report_id
+    report = client.get(f"/review/kvalitetsrapporter/{report_id.group(1)}")
+    assert report.status_code == 200 and "Studiero i matematik" in html_of(report).all_text()
+
+    late = client.get("/review/forsenat")
+    assert late.status_code == 200
+    assert "Kvalitetsredovisning 2025" in html_of(late).all_text()
+
+    annual = client.get("/review/arsredovisning/2025")
+    assert annual.status_code == 200 and annual.mimetype == "text/html"
+    assert "Alla elever når kunskapskraven i grundskolan" in annual.get_data(as_text=True)
+    pdf = client.get("/review/arsredovisning/2025/pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    assert pdf.data.startswith(b"%PDF")
+    interim = client.get("/review/delarsrapport/2025")
+    assert interim.status_code == 200 and interim.mimetype == "text/html"
+    links = client.get("/review/rapporter?ar=2025")
+    assert "/review/arsredovisning/2025/pdf" in links.get_data(as_text=True)
+
+
+def test_the_timeline_shows_who_when_and_on_whose_decision(stack: Stack) -> None:
+    client = stack.client()
+    log_in(client, stack.key("reader"))
+    page = client.get(f"/review/historik/{SCHOOL_GOAL}")
+    assert page.status_code == 200
+    text = html_of(page).all_text()
+    assert "målet skrevs som utkast" in text and "målet antogs" in text
+    assert "system:seed" in text and "BUN §14" in text and "2023-02-15" in text
+    assert "Barn- och utbildningsnämnden" in text
+    for path in ("/review/historik/nothing-1", "/review/historik/goal-0"):
+        assert client.get(path).status_code == 404
+
+
+def test_the_as_of_picker_shows_the_value_before_a_correction_and_the_diff(
+    stack: Stack,
+) -> None:
+    admin = stack.key("admin")
+    api = stack.client()
+    found = api.get(
+        f"/api/v1/results?indicator_id={SCHOOL_INDICATOR}&period=2025", headers=bearer(admin)
+    ).get_json()["items"]
+    result_id = found[0]["id"]
+    before = api.get(f"/api/v1/results/{result_id}", headers=bearer(admin))
+    corrected = api.post(
+        f"/api/v1/results/{result_id}/correct",
+        json={"value": 91.5, "women": 92.0, "men": 91.0, "reason": "SCB rättade underlaget"},
+        headers=bearer(admin, **{"If-Match": before.headers["ETag"]}),
+    )
+    assert corrected.status_code == 200, corrected.get_json()
+
+    client = stack.client()
+    log_in(client, stack.key("reader"))
+    now = html_of(client.get("/review/styrkort?ar=2025")).all_text()
+    assert "91,5 %" in now and "89,1 %" not in now
+
+    timeline = client.get(f"/review/historik/{result_id}")
+    text = html_of(timeline).all_text()
+    assert "utfall registrerades" in text and "utfallet rättades" in text
+    recorded = re.findall(r"as_of=([^\"&]+)", timeline.get_data(as_text=True))
+    assert len(recorded) == 2
+    first = unquote(recorded[0])
+    then = client.get("/review/styrkort", query_string={"ar": "2025", "as_of": first})
+    assert then.status_code == 200
+    old = html_of(then).all_text()
+    assert "89,1 %" in old and "91,5 %" not in old
+    assert "Du ser styrkortet vid tidpunkten" in old
+
+    diff = client.get(
+        f"/review/skillnad/{result_id}", query_string={"fran": first, "till": unquote(recorded[1])}
+    )
+    assert diff.status_code == 200
+    rows = html_of(diff).all_text()
+    assert "value 89,1 91,5 ändrat" in rows and "corrections 0 1 ändrat" in rows
+
+    # a day before anything was recorded: the result did not exist yet
+    earlier = client.get(
+        f"/review/skillnad/{result_id}", query_string={"fran": "2020-01-01", "till": first}
+    )
+    assert earlier.status_code == 200 and "Posten fanns inte än vid A" in earlier.get_data(
+        as_text=True
+    )
+
+
+@pytest.mark.parametrize(
+    "as_of", ["2025-02-30", "2025-03-31\n", "\u0662\u0660\u0662\u0665-03-31", "2025-3-31", "igår"]
+)
+def test_hostile_dates_are_a_friendly_400_page(stack: Stack, as_of: str) -> None:
+    client = stack.client()
+    log_in(client, stack.key("reader"))
+    for path in ("/review/styrkort", f"/review/historik/{SCHOOL_GOAL}"):
+        response = client.get(path, query_string={"as_of": as_of})
+        assert response.status_code == 400
+        page = html_of(response)
+        assert page.count("h1") == 1 and "Felkod 400" in page.all_text()

@@ -1,4 +1,4 @@
-"""The annual report's SVG charts (services/reports/charts.py), without I/O: the target line is
+"""The annual report's SVG charts (shared/charts.py), without I/O: the target line is
 there and dashed, scales hold every value (one point, equal values, all missing, negative),
 a missing year breaks the line, comparisons draw only when given, and the chart carries a
 title, a description and its data as a table."""
@@ -10,8 +10,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from services.reports import charts
-from services.reports.charts import Panel
+from shared import charts
+from shared.charts import Panel
 
 YEARS = [2023, 2024, 2025, 2026]
 

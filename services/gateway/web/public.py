@@ -14,6 +14,7 @@ from typing import Any
 
 from services.gateway.web import views
 from services.gateway.web.reading import Reader, entity_path, not_found
+from shared import charts
 
 #: the stream-id prefix of a goal: anything else is no goal page
 GOAL_PREFIX = "goal-"
@@ -71,8 +72,15 @@ def indicator_view(indicator: dict[str, Any], line: dict[str, Any] | None) -> di
         "men": views.number(result.get("men"), unit),
         "light": views.light(status.get("colour")),
         "trend": views.trend_label(status.get("trend")),
-        "comparison": line.get("comparison"),
+        "comparison": comparison_mean(line.get("comparison"), unit),
     }
+
+
+def comparison_mean(found: dict[str, Any] | None, unit: str | None) -> str | None:
+    """The comparison municipalities' mean of the year, or None when Kolada gave none."""
+    if not found or found.get("mean") is None:
+        return None
+    return views.number(found["mean"], unit)
 
 
 def goal_view(
@@ -163,4 +171,79 @@ def goal_page(reader: Reader, goal_id: str, year: int) -> dict[str, Any]:
     shown = goal_view(node, goals, lines)
     shown["description"] = goal["content"].get("description") or ""
     shown["decisions"] = decisions(reader, goal_id, names)
-    return {"goal": shown, "year": year}
+    active = [i for i in indicators if i.get("status") == "active"]
+    panels = [panel(reader, indicator) for indicator in active]
+    years, rows = charts.chart_matrix(panels)
+    return {
+        "goal": shown,
+        "year": year,
+        "chart": charts.goal_chart("diagram", shown["title"], panels) if panels else None,
+        "chart_years": years,
+        "chart_rows": rows,
+        "comparisons": [c for c in (comparison_table(reader, i) for i in active) if c],
+    }
+
+
+def results_by_year(reader: Reader, indicator_id: str) -> dict[int, float | None]:
+    """An indicator's recorded (not withdrawn) yearly results."""
+    found = reader.items(
+        "reports", "/results", {"indicator_id": indicator_id, "status": "recorded"}
+    )
+    return {int(r["year"]): r.get("value") for r in found if r.get("year") is not None}
+
+
+def comparisons_of(reader: Reader, indicator_id: str) -> dict[str, Any] | None:
+    """The indicator's comparison municipalities from Kolada, if it is a Kolada indicator."""
+    found = reader.optional("reports", entity_path("indicators", indicator_id) + "/comparisons")
+    if not found or not found.get("comparable"):
+        return None
+    return found
+
+
+def _has_values(year: dict[str, Any]) -> bool:
+    return year.get("mean") is not None or any(
+        c.get("value") is not None for c in year.get("comparisons") or []
+    )
+
+
+def panel(reader: Reader, indicator: dict[str, Any]) -> charts.Panel:
+    """One indicator's chart panel: outcome, target and (Kolada) comparisons per year."""
+    definition = indicator.get("definition") or {}
+    values = results_by_year(reader, indicator["id"])
+    targets = {int(y): v for y, v in (indicator.get("targets") or {}).items()}
+    found = comparisons_of(reader, indicator["id"])
+    compared = {int(y["year"]): y for y in (found or {}).get("years") or [] if _has_values(y)}
+    years = sorted(set(values) | set(targets) | set(compared))
+    return charts.Panel(
+        key=indicator["id"],
+        name=definition.get("name", ""),
+        unit=definition.get("unit_of_measure", ""),
+        years=years,
+        values={y: values.get(y) for y in years},
+        targets={y: targets.get(y) for y in years},
+        comparisons=compared or None,
+    )
+
+
+def comparison_table(reader: Reader, indicator: dict[str, Any]) -> dict[str, Any] | None:
+    """The comparison municipalities' figures of a Kolada indicator, years with any value."""
+    found = comparisons_of(reader, indicator["id"])
+    years = [y for y in (found or {}).get("years") or [] if _has_values(y)]
+    if not found or not years:
+        return None
+    unit = (indicator.get("definition") or {}).get("unit_of_measure")
+    names = [c["name"] for c in years[0].get("comparisons") or []]
+    return {
+        "name": found.get("name") or "",
+        "label": found.get("label") or "Källa: Kolada",
+        "municipalities": names,
+        "rows": [
+            {
+                "year": y["year"],
+                "own": views.number((y.get("municipality") or {}).get("value"), unit),
+                "values": [views.number(c.get("value"), unit) for c in y.get("comparisons") or []],
+                "mean": views.number(y.get("mean"), unit),
+            }
+            for y in years
+        ],
+    }

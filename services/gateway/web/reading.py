@@ -69,7 +69,7 @@ class Reader:
         if response.status_code == 200:
             body = response.json()
             return body if isinstance(body, dict) else {"items": body}
-        raise _refusal(response.status_code, _detail(response))
+        raise refusal(response.status_code, detail_of(response))
 
     def optional(
         self, service: str, path: str, params: Mapping[str, Any] | None = None
@@ -102,7 +102,7 @@ def entity_path(prefix: str, entity_id: str) -> str:
     return f"/{prefix}/{quote(entity_id, safe='')}"
 
 
-def _detail(response: Any) -> str:
+def detail_of(response: Any) -> str:
     try:
         body = response.json()
     except ValueError:
@@ -110,7 +110,7 @@ def _detail(response: Any) -> str:
     return str(body.get("detail") or "") if isinstance(body, dict) else ""
 
 
-def _refusal(status: int, detail: str) -> PageError:
+def refusal(status: int, detail: str) -> PageError:
     if status == 404:
         return not_found("Det du söker finns inte, eller finns inte vid den tidpunkten.")
     if status == 403:

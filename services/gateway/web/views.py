@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from shared.values import LOCAL_TIME_ZONE
+
 #: what a missing value is shown as (an en dash)
 DASH = "\u2013"
 #: a computed traffic light: its word, and a shape beside it, so no status is told by colour
@@ -170,11 +172,45 @@ def parse_day(raw: str | None, field: str = "datum") -> dt.date | None:
     return day
 
 
-def end_of_day(day: dt.date) -> str:
-    """The instant a day's "as it was on" reads: the end of that day in UTC, as the API takes
-    it (`as_of`), so what was recorded during the day is included."""
-    moment = dt.datetime.combine(day, dt.time(23, 59, 59, 999999), tzinfo=dt.UTC)
-    return moment.isoformat()
+_INSTANT = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?([+-][0-9]{2}:[0-9]{2}|Z)",
+    re.ASCII,
+)
+
+
+@dataclass(frozen=True)
+class AsOf:
+    """A moment a reviewer looks back to: the instant the API reads (`as_of`) and the day the
+    picker shows."""
+
+    instant: str
+    day: dt.date
+    exact: bool  # an instant from a timeline link, not a whole day
+
+
+def end_of_day(day: dt.date) -> dt.datetime:
+    """The instant a day's "as it was on" reads: the end of that day in the municipality's
+    time (as the services read a date), so all that was recorded during the day is included."""
+    return dt.datetime.combine(day, dt.time(23, 59, 59, 999999), tzinfo=LOCAL_TIME_ZONE)
+
+
+def parse_as_of(raw: str | None, field: str = "datum") -> AsOf | None:
+    """The picker's `as_of`: a day (`2025-03-31`, read as its end) or an exact instant with its
+    offset (`2025-03-31T10:15:00.123+00:00`, the timeline's "as it was just after" links);
+    None when empty; BadDate for anything else."""
+    if raw is None or raw == "":
+        return None
+    if _INSTANT.fullmatch(raw):
+        try:
+            moment = dt.datetime.fromisoformat(raw)
+        except ValueError:
+            raise BadDate(f"{field}: {raw} är ingen tidpunkt som finns") from None
+        if moment.year < 1900:
+            raise BadDate(f"{field} måste vara år 1900 eller senare")
+        return AsOf(moment.isoformat(), moment.astimezone(LOCAL_TIME_ZONE).date(), True)
+    day = parse_day(raw, field)
+    assert day is not None
+    return AsOf(end_of_day(day).isoformat(), day, False)
 
 
 def parse_year(raw: str | None, default: int) -> int:

@@ -1,4 +1,5 @@
-"""Server-rendered SVG charts of the annual report: each strategic goal's indicators over the
+"""Server-rendered SVG charts of goals (the annual report's, and the gateway's public goal pages;
+here in shared/ because it is presentation, not any service's domain): indicators over the
 years, one panel per indicator (indicators have their own units, so they never share an axis),
 the outcome as a solid line with round markers, the target as a dashed line with its own
 markers, and optionally comparison municipalities (thin grey lines) and their mean (dotted,
