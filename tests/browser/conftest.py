@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -270,6 +271,14 @@ class Web:
         self.page.screenshot(path=str(path), full_page=True)
         self.shots.append(path)
         return path
+
+    def login(self, key: str, then: str = "/review/") -> None:
+        """Log in through the login form (the page a reviewer page redirects to), then land on
+        `then`: the form is filled and sent as a person would."""
+        self.open(f"/review/logga-in?next={quote(then, safe='')}", "inloggning")
+        self.page.get_by_label("API-nyckel").fill(key)
+        self.page.get_by_role("button", name="Logga in").click()
+        self.page.wait_for_url(lambda url: "/logga-in" not in url)
 
     def axe(self) -> list[dict[str, Any]]:
         from axe_playwright_python.base import AXE_SCRIPT

@@ -10,12 +10,19 @@ was corrected to 81,5 %. Every page opened is screenshotted to test-artifacts/sc
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from collections.abc import Callable
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
+from services.goals.seed import seed_unit_id
 from tests.browser.conftest import CORRECTED_GOAL, Web
 
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+SOCIAL_COMMITTEE = seed_unit_id("son")
 ELDERLY_GOAL = "Äldre känner sig trygga i sitt boende"
 SAFETY_INDICATOR = "Brukare i särskilt boende som känner sig trygga"
 #: the words a traffic light may carry (services/gateway/web/views.py), beside its shape
@@ -80,3 +87,190 @@ def test_the_public_dashboard_and_a_goal_page(web: Web) -> None:
     assert lights_carry_words(page) >= 1
     expect(page.get_by_role("table").filter(has_text="Protokoll")).to_be_visible()
     expect(page.locator("main")).to_contain_text("Socialnämnden")
+
+
+# -- reviewers -----------------------------------------------------------------------------------
+
+
+def scorecard_path(as_of: str | None = None) -> str:
+    path = f"/review/styrkort?enhet={SOCIAL_COMMITTEE}&ar=2025"
+    return f"{path}&as_of={quote(as_of, safe='')}" if as_of else path
+
+
+def safety_row(page: Page) -> Locator:
+    return page.get_by_role("row").filter(has_text=SAFETY_INDICATOR).first
+
+
+def test_a_reviewer_logs_in_and_sees_the_scorecard_before_the_correction(web: Web) -> None:
+    page, correction = web.page, web.system.correction
+    web.open(scorecard_path(), "styrkort-utan-inloggning")
+    assert "/review/logga-in" in page.url  # a reviewer page asks for the key first
+    page.get_by_label("API-nyckel").fill(web.system.reviewer_key)
+    page.get_by_role("button", name="Logga in").click()
+    page.wait_for_url("**/review/styrkort?*")
+    web.checked("styrkort-nu")
+    expect(safety_row(page)).to_contain_text(figure(correction.new_value))
+    assert lights_carry_words(page) >= 1
+
+    # the picker names days: the day before today shows a scorecard without today's result
+    yesterday = correction.corrected_at.astimezone(STOCKHOLM).date() - dt.timedelta(days=1)
+    page.get_by_label("Visa som det såg ut den").fill(yesterday.isoformat())
+    page.get_by_role("button", name="Visa").click()
+    page.wait_for_url(f"**as_of={yesterday.isoformat()}*")
+    web.checked("styrkort-i-gar")
+    expect(page.get_by_role("status")).to_contain_text(yesterday.isoformat())
+    expect(page.locator("main")).not_to_contain_text(figure(correction.new_value))
+
+    # the seed and the correction happened today: an instant between them (as the timeline's
+    # links name instants) shows the value as it was before the correction
+    web.open(scorecard_path(correction.before.isoformat()), "styrkort-fore-rattelsen")
+    expect(page.get_by_role("status")).to_contain_text("vid tidpunkten")
+    expect(safety_row(page)).to_contain_text(figure(correction.old_value))
+    expect(safety_row(page)).not_to_contain_text(figure(correction.new_value))
+    page.get_by_role("link", name="Visa som det är nu").click()
+    expect(safety_row(page)).to_contain_text(figure(correction.new_value))
+
+
+def test_a_timeline_and_a_diff_of_the_corrected_result(web: Web) -> None:
+    page, correction = web.page, web.system.correction
+    web.login(web.system.reviewer_key, scorecard_path())
+    page.get_by_role("link", name=f"utfallet 2025 för {SAFETY_INDICATOR}").click()
+    page.wait_for_url(f"**/review/historik/{correction.result_id}*")
+    web.checked("historik-utfall")
+    events = page.get_by_role("table").filter(has_text="Alla händelser").get_by_role("row")
+    expect(events.filter(has_text="utfall registrerades")).to_have_count(1)
+    corrected = events.filter(has_text="utfallet rättades")
+    expect(corrected).to_have_count(1)
+    expect(corrected).to_contain_text("Brukarundersökningen räknades om")
+    expect(corrected).to_contain_text("key:")  # the admin's key id, who corrected it
+
+    page.get_by_role("link", name="Jämför två datum").click()
+    page.wait_for_url(f"**/review/skillnad/{correction.result_id}*")
+    web.checked("jamfor-tomt")
+    between = quote(correction.before.isoformat(), safe="")
+    now = quote(dt.datetime.now(dt.UTC).isoformat(), safe="")
+    web.open(f"/review/skillnad/{correction.result_id}?fran={between}&till={now}", "jamfor")
+    value = page.get_by_role("row").filter(has=page.get_by_role("rowheader", name="value"))
+    expect(value).to_contain_text("78,5")
+    expect(value).to_contain_text("81,5")
+    expect(value).to_contain_text("ändrat")
+
+    # a goal's timeline names the decision behind it: body, date, minute reference
+    web.open(f"/review/historik/{correction.goal_id}", "historik-mal")
+    adopted = page.get_by_role("row").filter(has_text="målet antogs")
+    expect(adopted).to_contain_text("Socialnämnden")
+    expect(adopted).to_contain_text("§")
+
+
+def test_the_annual_report_and_the_audit_page(web: Web) -> None:
+    page = web.page
+    web.login(web.system.reviewer_key, "/review/rapporter?ar=2025")
+    web.checked("rapporter")
+    web.open("/review/arsredovisning/2025", "arsredovisning")
+    expect(page.locator("h1").first).to_contain_text("2025")
+    expect(page.locator("main, body").first).to_contain_text(ELDERLY_GOAL)
+
+    web.open("/review/granskning", "granskning")
+    chains = page.get_by_role("table").filter(has_text="Kedjornas läge")
+    for service in ("goals", "plans", "reports"):
+        row = chains.get_by_role("row").filter(has=page.get_by_role("rowheader", name=service))
+        expect(row).to_contain_text("kedjan är obruten")
+        expect(row).to_contain_text("position")
+    expect(page.locator("main")).to_contain_text("Alla kedjor är obrutna")
+
+
+def test_every_other_reviewer_page_passes_axe(web: Web) -> None:
+    """The pages the flows above do not reach, each opened and checked (web.open runs axe)."""
+    page = web.page
+    web.login(web.system.reviewer_key)
+    web.checked("start")
+    web.open("/review/planer", "planer")
+    page.get_by_role("main").get_by_role("link").filter(has_text="Handlingsplan").first.click()
+    page.wait_for_url("**/review/planer/*")
+    web.checked("plan")
+    web.open("/review/kvalitetsrapporter", "kvalitetsrapporter")
+    page.get_by_role("main").get_by_role("link", name=re.compile("Hasslerudskolan")).first.click()
+    page.wait_for_url("**/review/kvalitetsrapporter/*")
+    web.checked("kvalitetsrapport")
+    web.open("/review/forsenat", "forsenat")
+    web.open("/review/delarsrapport/2025", "delarsrapport")
+
+
+# -- keyboard only -------------------------------------------------------------------------------
+
+
+def focused_id(page: Page) -> str:
+    return str(page.evaluate("() => document.activeElement?.id || ''"))
+
+
+def tab_to(page: Page, reached: Callable[[], bool], what: str, limit: int = 80) -> None:
+    """Press Tab until `reached`; the focus must be visible there."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if reached():
+            assert focus_is_visible(page), f"the focus on {what} is not visible"
+            return
+    raise AssertionError(f"{limit} Tabs did not reach {what}")
+
+
+#: the orders a date field's parts may be shown in: Chromium lays the field out by the browser's
+#: own locale (en-US for Debian's package here), not the page's or the context's language
+DATE_ORDERS = (("month", "day", "year"), ("day", "month", "year"), ("year", "month", "day"))
+
+
+def type_date(page: Page, day: dt.date) -> None:
+    """Type a day into the focused date field, part by part as a person would; the parts'
+    order is found by trying, each wrong try cleared with Backspace and Shift+Tab."""
+    parts = {"year": f"{day.year:04d}", "month": f"{day.month:02d}", "day": f"{day.day:02d}"}
+    for order in DATE_ORDERS:
+        for name in order:
+            page.keyboard.type(parts[name])
+            if name == "year" and name != order[-1]:
+                page.keyboard.press("ArrowRight")  # a year part takes up to six digits
+        if page.evaluate("() => document.activeElement.value") == day.isoformat():
+            return
+        for _ in order[1:]:
+            page.keyboard.press("Backspace")
+            page.keyboard.press("Shift+Tab")
+        page.keyboard.press("Backspace")
+    raise AssertionError(f"the date field did not take {day} in any order of its parts")
+
+
+def test_the_main_flow_by_keyboard_alone(web: Web) -> None:
+    """Tab, Enter, Space and typing only: the skip link, the login, the as-of picker and on to
+    a timeline, the focus visible at each stop."""
+    page, correction = web.page, web.system.correction
+    web.open(scorecard_path(), "tangentbord-inloggning")
+    page.keyboard.press("Tab")
+    assert focused_text(page) == "Hoppa till innehållet"
+    assert focus_is_visible(page), "the skip link's focus is not visible"
+    page.keyboard.press("Enter")
+    assert page.evaluate("() => document.activeElement.id") == "innehall"
+
+    tab_to(page, lambda: focused_id(page) == "key", "the key field")
+    page.keyboard.type(web.system.reviewer_key)
+    tab_to(page, lambda: focused_text(page) == "Logga in", "the login button")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/review/styrkort?*")
+    web.checked("tangentbord-styrkort")
+
+    day = correction.corrected_at.astimezone(STOCKHOLM).date()
+    tab_to(page, lambda: focused_id(page) == "as_of", "the as-of picker")
+    type_date(page, day)
+    tab_to(page, lambda: focused_text(page) == "Visa", "the picker's button")
+    page.keyboard.press("Space")
+    page.wait_for_url(f"**as_of={day.isoformat()}*")
+    web.checked("tangentbord-datum")
+    expect(safety_row(page)).to_contain_text(figure(correction.new_value))
+
+    tab_to(
+        page,
+        lambda: (
+            focused_text(page).startswith("utfallet") and SAFETY_INDICATOR in focused_text(page)
+        ),
+        "the link to the corrected result's timeline",
+    )
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/review/historik/{correction.result_id}*")
+    web.checked("tangentbord-historik")
+    expect(page.locator("h1")).to_have_text("Historik")
