@@ -8,12 +8,16 @@ Goals' relay puts its events on a Tansu topic and reports' read models are rebui
 (`rebuild_consumed`, what its consumer would have done); then ten years of results for every
 indicator, 5 % corrected (bench/reports.py `result_history`, folded by `rebuild_own`), an
 assessment of every goal, 100 approved quality reports and the year's approval (bench/annual.py
-`follow_up`). Plans has no plans (its pages show an empty list).
+`follow_up`). Plans has no plans and the annual wheel no deadlines (their pages show empty
+lists). The goals are recorded now (by the handlers), so the scorecard `as_of` is timed at the
+end of today, through the same as-of reads; the diff spans the results' years.
 
 Each page is fetched through the gateway's Flask test client (its routing, session, the page's
 calls to the services over their real WSGI apps with signed identity, composition and Jinja2
 rendering), N times after a warm call; p50, p95 and p99 per page. The reviewer's pages are read
-with a session made by the login form with an auditor's key. Runs its own PostgreSQL and Tansu;
+with a session made by the login form with an auditor's key (its cookie is Secure, so those
+requests are made as HTTPS). The audit page runs `verify` over every store. The PDFs are left
+to `bench annual`. Runs its own PostgreSQL and Tansu;
 prints figures, asserts nothing.
   python -m bench web [--runs N]
 """
@@ -54,6 +58,7 @@ from services.plans.app import DEFINITION as PLANS
 from services.plans.app import create_app as create_plans_app
 from services.reports.app import DEFINITION as REPORTS
 from services.reports.app import create_app as create_reports_app
+from shared import values
 from shared.config import Config
 from shared.events import Metadata
 from shared.migrate import migrate
@@ -187,7 +192,50 @@ def system(
             runtime.close()
 
 
+def sample_ids(runtimes: dict[str, Runtime]) -> dict[str, str]:
+    """The ids the pages are opened for: an operational goal, the council, a committee, a
+    corrected result and an approved quality report."""
+
+    def first(runtime: Runtime, query: str) -> str:
+        with psycopg.connect(runtime.config.database_url) as conn:
+            row = conn.execute(query).fetchone()
+        assert row is not None, query
+        return str(row[0])
+
+    goals, reports = runtimes["goals"], runtimes["reports"]
+    return {
+        "goal": first(
+            goals,
+            "SELECT stream_id FROM events WHERE event_type LIKE 'GoalDrafted%' "
+            "AND data->>'level' = 'operational' ORDER BY position LIMIT 1",
+        ),
+        "council": first(
+            goals,
+            "SELECT stream_id FROM events WHERE event_type LIKE 'OrgUnitCreated%' "
+            "AND data->>'kind' = 'council'",
+        ),
+        "committee": first(
+            goals,
+            "SELECT stream_id FROM events WHERE event_type LIKE 'OrgUnitCreated%' "
+            "AND data->>'kind' = 'committee' ORDER BY position LIMIT 1",
+        ),
+        "result": first(
+            reports,
+            "SELECT stream_id FROM events WHERE event_type LIKE 'ResultCorrected%' LIMIT 1",
+        ),
+        "report": first(
+            reports,
+            "SELECT stream_id FROM events WHERE event_type LIKE 'QualityReportApproved%' LIMIT 1",
+        ),
+    }
+
+
 # -- timing --------------------------------------------------------------------------------------
+
+
+LOGIN = "/review/logga-in"
+#: the session cookie is Secure, as in production: the reviewer's requests are HTTPS to it
+HTTPS = "https://localhost"
 
 
 def reviewer_session(gateway: Any, runtime: Runtime) -> Any:
@@ -202,28 +250,50 @@ def reviewer_session(gateway: Any, runtime: Runtime) -> Any:
         check_scope=lambda _scope: None,
     )
     client = gateway.test_client()
-    form = client.get(LOGIN).get_data(as_text=True)
-    found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form)
-    token = found.group(1) if found else ""
-    answer = client.post(LOGIN, data={"nyckel": key, "csrf_token": token})
+    form = client.get(LOGIN, base_url=HTTPS).get_data(as_text=True)
+    found = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert found is not None, form[:500]
+    answer = client.post(LOGIN, data={"key": key, "csrf_token": found.group(1)}, base_url=HTTPS)
     assert answer.status_code in (302, 303), answer.get_data(as_text=True)[:500]
     return client
 
 
-LOGIN = "/review/logga-in"
-
-
-def pages(goal_id: str, unit_id: str) -> list[tuple[str, str, bool]]:
-    """(label, path, needs a reviewer's session) of each page timed."""
+def pages(ids: dict[str, str]) -> list[tuple[str, str, bool]]:
+    """(label, path, needs a reviewer's session) of each page timed: every page of the issue
+    except the PDFs (bench annual times making them)."""
+    goal, council = ids["goal"], ids["council"]
     return [
         ("public dashboard", "/", False),
-        ("goal page", f"/mal/{goal_id}", False),
+        ("goal page", f"/mal/{goal}", False),
+        ("reviewer start", "/review/", True),
+        ("scorecard, council, now", f"/review/styrkort?enhet={council}&ar={YEAR}", True),
+        (
+            "scorecard, council, as_of",
+            f"/review/styrkort?enhet={council}&ar={YEAR}&as_of={values.today().isoformat()}",
+            True,
+        ),
+        ("scorecard, a committee", f"/review/styrkort?enhet={ids['committee']}&ar={YEAR}", True),
+        ("timeline of a goal", f"/review/historik/{goal}", True),
+        ("timeline of a result", f"/review/historik/{ids['result']}", True),
+        (
+            "diff of a result",
+            f"/review/skillnad/{ids['result']}?fran=2024-01-01&till=2026-01-01",
+            True,
+        ),
+        ("plans", "/review/planer", True),
+        ("quality reports", "/review/kvalitetsrapporter", True),
+        ("a quality report", f"/review/kvalitetsrapporter/{ids['report']}", True),
+        ("reports", f"/review/rapporter?ar={YEAR}", True),
+        ("annual report (HTML)", f"/review/arsredovisning/{YEAR}", True),
+        ("interim report (HTML)", f"/review/delarsrapport/{YEAR}", True),
+        ("overdue", "/review/forsenat", True),
+        ("audit (verify every store)", "/review/granskning", True),
     ]
 
 
 def time_page(client: Any, path: str, runs: int) -> list[float]:
     def call() -> int:
-        response = client.get(path)
+        response = client.get(path, base_url=HTTPS)
         assert response.status_code == 200, (path, response.get_data(as_text=True)[:500])
         return len(response.get_data())
 
@@ -256,25 +326,16 @@ def main(argv: list[str] | None = None) -> None:
         system(pg, broker) as (gateway, gateway_runtime, runtimes),
     ):
         print(dataset(runtimes))
-        with psycopg.connect(runtimes["goals"].config.database_url) as conn:
-            row = conn.execute(
-                "SELECT stream_id FROM events WHERE event_type LIKE 'GoalAdopted%%' "
-                "ORDER BY position DESC LIMIT 1"
-            ).fetchone()
-            unit = conn.execute(
-                "SELECT stream_id FROM events WHERE event_type LIKE 'OrgUnitCreated%%' "
-                "ORDER BY position LIMIT 1"
-            ).fetchone()
-        assert row is not None and unit is not None
+        ids = sample_ids(runtimes)
         public = gateway.test_client()
         reviewer = None
         print(f"server render through the gateway's test client, {args.runs} runs after a warm one")
-        for label, path, needs_session in pages(str(row[0]), str(unit[0])):
-            if needs_session and reviewer is None:
-                reviewer = reviewer_session(gateway, gateway_runtime)
-            client = reviewer if needs_session else public
+        for label, path, needs_session in pages(ids):
             # the gateway's audit line per request is part of the cost; it goes to stdout
             with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+                if needs_session and reviewer is None:
+                    reviewer = reviewer_session(gateway, gateway_runtime)
+                client = reviewer if needs_session else public
                 samples = time_page(client, path, args.runs)
             print(report(label, samples))
 
