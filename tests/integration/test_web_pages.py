@@ -141,6 +141,8 @@ def test_a_goal_page_shows_indicators_and_the_decisions_behind_it(stack: Stack) 
         ("/mal/goal-00000000-0000-0000-0000-000000000000", 404),
         ("/mal/plan-1", 404),
         ("/?ar=20x5", 400),
+        ("/mal/", 404),
+        (f"/mal/{SCHOOL_GOAL}/extra", 404),
         ("/?ar=\uff12\uff10\uff12\uff15", 400),
     ],
 )
@@ -299,7 +301,11 @@ def test_every_reviewer_page_answers_with_its_content(stack: Stack) -> None:
     assert plan_id
     plan = client.get(f"/review/planer/{plan_id.group(1)}")
     assert plan.status_code == 200
-    assert "PDCA-fas" in html_of(plan).all_text() and "planera" in html_of(plan).all_text()
+    plan_text = html_of(plan).all_text()
+    assert "PDCA-fas" in plan_text and "planera" in plan_text
+    # the quality report's improvement proposal became an activity of the school's plan
+    assert "Inför rastvärdar och aktiva raster i åk 4-6" in plan_text
+    assert "(från ett förbättringsförslag)" in plan_text
 
     reports = client.get("/review/kvalitetsrapporter")
     assert reports.status_code == 200 and "Hasslerudskolan" in html_of(reports).all_text()
@@ -335,8 +341,9 @@ def test_the_timeline_shows_who_when_and_on_whose_decision(stack: Stack) -> None
     assert "målet skrevs som utkast" in text and "målet antogs" in text
     assert "system:seed" in text and "BUN §14" in text and "2023-02-15" in text
     assert "Barn- och utbildningsnämnden" in text
-    for path in ("/review/historik/nothing-1", "/review/historik/goal-0"):
-        assert client.get(path).status_code == 404
+    for path in ("/review/historik/nothing-1", "/review/historik/goal-0", "/review/nothing"):
+        missing = client.get(path)
+        assert missing.status_code == 404 and "Felkod 404" in html_of(missing).all_text()
 
 
 def test_the_as_of_picker_shows_the_value_before_a_correction_and_the_diff(

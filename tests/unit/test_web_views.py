@@ -196,3 +196,10 @@ def test_session_settings_refuse_weak_or_wrong_values() -> None:
     for bad in ("0", "-1", "nan", "x", "1000"):
         with pytest.raises(ConfigError):
             session_hours({"GATEWAY_SESSION_HOURS": bad})
+
+
+def test_recorded_instants_are_shown_in_swedish_time() -> None:
+    assert views.local_time("2026-11-24T22:26:55.475807+00:00") == "2026-11-24 23:26:55"
+    assert views.local_time("2026-07-01T10:00:00+00:00") == "2026-07-01 12:00:00"
+    assert views.local_time("not a time") == "not a time"
+    assert views.local_time("2026-07-01T10:00:00") == "2026-07-01T10:00:00"

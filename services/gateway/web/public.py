@@ -25,13 +25,13 @@ def default_year(today: dt.date | None = None) -> int:
     return (today or dt.date.today()).year - 1
 
 
-def unit_names(reader: Reader) -> dict[str, str]:
-    return {unit["id"]: unit["name"] for unit in reader.items("goals", "/org-units")}
+def unit_names(units: list[dict[str, Any]]) -> dict[str, str]:
+    return {unit["id"]: unit["name"] for unit in units}
 
 
-def root_unit(reader: Reader) -> str | None:
+def root_unit(units: list[dict[str, Any]]) -> str | None:
     """The council (the unit without a parent): its scorecard covers the whole municipality."""
-    for unit in reader.items("goals", "/org-units"):
+    for unit in units:
         if unit.get("parent_id") is None and unit.get("status") == "active":
             return str(unit["id"])
     return None
@@ -110,7 +110,7 @@ def goal_view(
 def dashboard(reader: Reader, year: int) -> dict[str, Any]:
     """What `/` shows: the vision and the adopted goals of each active development area."""
     tree = reader.get("goals", "/goals/tree")
-    goals, lines = scorecard_lines(reader, root_unit(reader), year)
+    goals, lines = scorecard_lines(reader, root_unit(reader.items("goals", "/org-units")), year)
     areas = []
     for area in tree.get("development_areas") or []:
         if area.get("status") != "active":
@@ -157,8 +157,9 @@ def goal_page(reader: Reader, goal_id: str, year: int) -> dict[str, Any]:
     goal = reader.optional("goals", entity_path("goals", goal_id))
     if goal is None or goal.get("status") != "adopted":
         raise not_found("Det finns inget antaget mål med den adressen.")
-    names = unit_names(reader)
-    goals, lines = scorecard_lines(reader, root_unit(reader), year)
+    units = reader.items("goals", "/org-units")
+    names = unit_names(units)
+    goals, lines = scorecard_lines(reader, root_unit(units), year)
     indicators = reader.items("goals", entity_path("goals", goal_id) + "/indicators")
     node = {
         "id": goal["id"],
@@ -172,7 +173,8 @@ def goal_page(reader: Reader, goal_id: str, year: int) -> dict[str, Any]:
     shown["description"] = goal["content"].get("description") or ""
     shown["decisions"] = decisions(reader, goal_id, names)
     active = [i for i in indicators if i.get("status") == "active"]
-    panels = [panel(reader, indicator) for indicator in active]
+    compared = {i["id"]: comparisons_of(reader, i["id"]) for i in active}
+    panels = [panel(reader, i, compared[i["id"]]) for i in active]
     years, rows = charts.chart_matrix(panels)
     return {
         "goal": shown,
@@ -180,7 +182,7 @@ def goal_page(reader: Reader, goal_id: str, year: int) -> dict[str, Any]:
         "chart": charts.goal_chart("diagram", shown["title"], panels) if panels else None,
         "chart_years": years,
         "chart_rows": rows,
-        "comparisons": [c for c in (comparison_table(reader, i) for i in active) if c],
+        "comparisons": [c for c in (comparison_table(i, compared[i["id"]]) for i in active) if c],
     }
 
 
@@ -206,12 +208,11 @@ def _has_values(year: dict[str, Any]) -> bool:
     )
 
 
-def panel(reader: Reader, indicator: dict[str, Any]) -> charts.Panel:
+def panel(reader: Reader, indicator: dict[str, Any], found: dict[str, Any] | None) -> charts.Panel:
     """One indicator's chart panel: outcome, target and (Kolada) comparisons per year."""
     definition = indicator.get("definition") or {}
     values = results_by_year(reader, indicator["id"])
     targets = {int(y): v for y, v in (indicator.get("targets") or {}).items()}
-    found = comparisons_of(reader, indicator["id"])
     compared = {int(y["year"]): y for y in (found or {}).get("years") or [] if _has_values(y)}
     years = sorted(set(values) | set(targets) | set(compared))
     return charts.Panel(
@@ -225,9 +226,10 @@ def panel(reader: Reader, indicator: dict[str, Any]) -> charts.Panel:
     )
 
 
-def comparison_table(reader: Reader, indicator: dict[str, Any]) -> dict[str, Any] | None:
+def comparison_table(
+    indicator: dict[str, Any], found: dict[str, Any] | None
+) -> dict[str, Any] | None:
     """The comparison municipalities' figures of a Kolada indicator, years with any value."""
-    found = comparisons_of(reader, indicator["id"])
     years = [y for y in (found or {}).get("years") or [] if _has_values(y)]
     if not found or not years:
         return None

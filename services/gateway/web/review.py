@@ -49,7 +49,8 @@ def scorecard_page(
     """The goal tree and the scorecard of a unit's subtree for a year, as known at `as_of`."""
     all_units = units(reader)
     names = {u["id"]: u["name"] for u in all_units}
-    unit_id = unit_id or public.root_unit(reader)
+    scope = reader.identity.scope
+    unit_id = unit_id or (scope if scope != "*" else public.root_unit(all_units))
     if unit_id is not None and unit_id not in names:
         raise not_found("Det finns ingen sådan enhet.")
     card = (
@@ -156,6 +157,7 @@ def timeline_page(
                 "position": event.get("position"),
                 "version": event.get("version"),
                 "at": event.get("recorded_at") or "",
+                "when": views.local_time(event.get("recorded_at") or ""),
                 "what": views.event_label(event["event_type"]),
                 "type": event["event_type"],
                 "who": event.get("actor") or views.DASH,
@@ -231,7 +233,26 @@ def plan_page(reader: Reader, plan_id: str, as_of: views.AsOf | None) -> dict[st
     params = {"as_of": as_of_param(as_of)}
     plan = reader.get("plans", entity_path("plans", plan_id), params)
     activities = reader.items("plans", entity_path("plans", plan_id) + "/activities", params)
-    return {"plan": _plan(plan, names), "activities": activities, "as_of": as_of}
+    return {
+        "plan": _plan(plan, names),
+        "activities": [_activity(a) for a in activities],
+        "as_of": as_of,
+    }
+
+
+def _activity(activity: dict[str, Any]) -> dict[str, Any]:
+    work = activity.get("work") or {}
+    status = activity.get("status") or ""
+    return {
+        "id": activity["id"],
+        "title": work.get("title") or views.DASH,
+        "owner": work.get("owner") or views.DASH,
+        "starts_on": work.get("starts_on") or views.DASH,
+        "due_on": work.get("due_on") or views.DASH,
+        "status": views.ACTIVITY_STATUS_LABELS.get(status, status),
+        "overdue": bool(activity.get("overdue")),
+        "proposed": bool(activity.get("proposed_by")),
+    }
 
 
 def quality_reports_page(reader: Reader, as_of: views.AsOf | None) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from services.gateway.web.reading import (
     Reader,
     bad_request,
     detail_of,
+    not_found,
     refusal,
 )
 
@@ -106,6 +107,11 @@ def _public_routes(web: Blueprint, upstreams: Upstreams) -> None:
         data = public.dashboard(Reader(upstreams, PUBLIC), _year())
         return render_template("web/dashboard.html", **data)
 
+    @web.get("/mal/")
+    @web.get("/mal/<goal_id>/<path:rest>")
+    def goal_unknown(**_: str) -> str:
+        raise not_found("Det finns ingen sådan sida. Målen nås från startsidan.")
+
     @web.get("/mal/<goal_id>")
     def goal(goal_id: str) -> str:
         data = public.goal_page(Reader(upstreams, PUBLIC), goal_id, _year())
@@ -192,6 +198,10 @@ def _review_routes(web: Blueprint, upstreams: Upstreams) -> None:
     def overdue() -> str:
         data = review.overdue_page(_reader(upstreams), _as_of())
         return render_template("web/review_overdue.html", **data)
+
+    @web.get("/review/<path:rest>")
+    def review_unknown(rest: str) -> str:
+        raise not_found("Det finns ingen sådan sida bland granskningssidorna.")
 
     @web.get("/review/granskning")
     def audit() -> str:

@@ -48,6 +48,12 @@ GOAL_STATUS_LABELS = {
     "retired": "avslutat",
     "evaluated": "utvärderat",
 }
+ACTIVITY_STATUS_LABELS = {
+    "planned": "planerad",
+    "in_progress": "pågår",
+    "done": "klar",
+    "cancelled": "avbruten",
+}
 PHASE_LABELS = {"plan": "planera", "do": "göra", "check": "följa upp", "act": "förbättra"}
 DIRECTION_LABELS = {"higher_is_better": "högre är bättre", "lower_is_better": "lägre är bättre"}
 #: an event's type (without its version) in words; an unknown type is shown as it is
@@ -211,6 +217,18 @@ def parse_as_of(raw: str | None, field: str = "datum") -> AsOf | None:
     day = parse_day(raw, field)
     assert day is not None
     return AsOf(end_of_day(day).isoformat(), day, False)
+
+
+def local_time(instant: str) -> str:
+    """A recorded instant (ISO with offset) as a Swede reads it: `2026-11-24 23:26:55`, Swedish
+    time; the text as given if it is no instant."""
+    try:
+        moment = dt.datetime.fromisoformat(instant)
+    except ValueError:
+        return instant
+    if moment.tzinfo is None:
+        return instant
+    return moment.astimezone(LOCAL_TIME_ZONE).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def parse_year(raw: str | None, default: int) -> int:
