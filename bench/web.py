@@ -10,7 +10,7 @@ indicator, 5 % corrected (bench/reports.py `result_history`, folded by `rebuild_
 assessment of every goal, 100 approved quality reports and the year's approval (bench/annual.py
 `follow_up`). Plans has no plans and the annual wheel no deadlines (their pages show empty
 lists). The goals are recorded now (by the handlers), so the scorecard `as_of` is timed at the
-end of today, through the same as-of reads; the diff spans the results' years.
+end of today, through the same as-of reads; the diff spans a correction of 2017.
 
 Each page is fetched through the gateway's Flask test client (its routing, session, the page's
 calls to the services over their real WSGI apps with signed identity, composition and Jinja2
@@ -277,7 +277,7 @@ def pages(ids: dict[str, str]) -> list[tuple[str, str, bool]]:
         ("timeline of a result", f"/review/historik/{ids['result']}", True),
         (
             "diff of a result",
-            f"/review/skillnad/{ids['result']}?fran=2024-01-01&till=2026-01-01",
+            f"/review/skillnad/{ids['result']}?fran=2017-02-15&till=2017-03-15",
             True,
         ),
         ("plans", "/review/planer", True),

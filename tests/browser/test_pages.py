@@ -85,6 +85,15 @@ def test_the_public_dashboard_and_a_goal_page(web: Web) -> None:
     row = page.get_by_role("row").filter(has_text=SAFETY_INDICATOR).first
     expect(row).to_contain_text(figure(web.system.correction.new_value))
     assert lights_carry_words(page) >= 1
+    # the chart is an image named by its title, and its figures are also a table (the corrected
+    # value among them: the text alternative says what the picture shows)
+    chart = page.locator("figure.chart svg")
+    expect(chart).to_have_attribute("role", "img")
+    expect(chart.locator("title")).not_to_be_empty()
+    figures = page.get_by_role("table").filter(has_text="Diagrammets siffror")
+    expect(figures.get_by_role("row").filter(has_text=SAFETY_INDICATOR)).to_contain_text(
+        "utfall " + figure(web.system.correction.new_value).removesuffix(" %")
+    )
     expect(page.get_by_role("table").filter(has_text="Protokoll")).to_be_visible()
     expect(page.locator("main")).to_contain_text("Socialnämnden")
 
