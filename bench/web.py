@@ -291,27 +291,29 @@ def pages(ids: dict[str, str]) -> list[tuple[str, str, bool]]:
     ]
 
 
-def time_page(client: Any, path: str, runs: int) -> list[float]:
+def time_page(client: Any, path: str, runs: int) -> tuple[list[float], int]:
+    """The seconds of each of `runs` calls after a warm one, and the page's size in bytes."""
+
     def call() -> int:
         response = client.get(path, base_url=HTTPS)
         assert response.status_code == 200, (path, response.get_data(as_text=True)[:500])
         return len(response.get_data())
 
-    call()
+    size = call()
     samples = []
     for _ in range(runs):
         started = time.perf_counter()
         call()
         samples.append(time.perf_counter() - started)
-    return samples
+    return samples, size
 
 
-def report(label: str, samples: list[float]) -> str:
+def report(label: str, samples: list[float], size: int) -> str:
     p50, p95, p99 = (percentile(samples, p) * 1000 for p in (50, 95, 99))
     verdict = "within" if p95 <= TARGET_P95 * 1000 else "OVER"
     return (
         f"  {label:<28} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  p99 {p99:7.1f} ms "
-        f"(target p95 ≤ {TARGET_P95 * 1000:.0f} ms: {verdict})"
+        f"{size / 1000:8,.1f} kB (target p95 ≤ {TARGET_P95 * 1000:.0f} ms: {verdict})"
     )
 
 
@@ -336,8 +338,8 @@ def main(argv: list[str] | None = None) -> None:
                 if needs_session and reviewer is None:
                     reviewer = reviewer_session(gateway, gateway_runtime)
                 client = reviewer if needs_session else public
-                samples = time_page(client, path, args.runs)
-            print(report(label, samples))
+                samples, size = time_page(client, path, args.runs)
+            print(report(label, samples, size))
 
 
 if __name__ == "__main__":
