@@ -115,6 +115,15 @@ def test_the_public_dashboard_shows_vision_areas_goals_results_and_lights(stack:
     assert "↗ bättre" in text
     # the comparison municipalities' mean of 2025 (84 and 81,5), named by its source
     assert "82,75 % (Källa: Kolada)" in text
+    # no script may run, nothing is loaded from elsewhere, no framing
+    policy = response.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in policy and "script-src" not in policy
+    assert "frame-ancestors 'none'" in policy
+    assert page.count("script") == 0
+    css = stack.client().get("/static/web/web.css")
+    assert css.status_code == 200 and css.mimetype == "text/css"
+    sheet = css.get_data(as_text=True)
+    assert "@media print" in sheet and ":focus-visible" in sheet and "@media (max-width" in sheet
 
 
 def test_a_goal_page_shows_indicators_and_the_decisions_behind_it(stack: Stack) -> None:
@@ -133,6 +142,22 @@ def test_a_goal_page_shows_indicators_and_the_decisions_behind_it(stack: Stack) 
     assert "Jämförelsekommuner: Elever i åk 9 behöriga till gymnasiets yrkesprogram" in text
     assert "Lidköping" in text and "84 %" in text and "81,5 %" in text
     assert "Källa: Kolada" in text
+
+
+def test_without_reports_the_dashboard_still_shows_the_goals(
+    make_runtime: Callable[..., Runtime], make_config: Callable[..., Config]
+) -> None:
+    built = make_stack(make_runtime, make_config, urls={"reports": "http://127.0.0.1:9"})
+    feed_seeded_goals(built.runtimes["goals"], built.runtimes["plans"])
+    client = built.client()
+    page = client.get("/?ar=2025")
+    assert page.status_code == 200
+    text = html_of(page).all_text()
+    assert "Alla elever når kunskapskraven i grundskolan" in text
+    assert "Resultaten kan inte visas just nu" in text
+    goal = client.get(f"/mal/{SCHOOL_GOAL}")
+    assert goal.status_code == 503
+    assert "Tjänsten reports svarar inte" in html_of(goal).all_text()
 
 
 @pytest.mark.parametrize(
@@ -170,10 +195,27 @@ def test_public_pages_show_no_drafts_and_no_key_ids(stack: Stack) -> None:
     )
     assert drafted.status_code == 201, drafted.get_json()
     draft_id = drafted.get_json()["id"]
-    for path in ("/", "/?ar=2025", f"/mal/{SCHOOL_GOAL}"):
+    # an employee agreement on the school's plan, naming an employee by an HR reference
+    plans = client.get(
+        f"/api/v1/plans?unit_id={seed_id('org-unit-', 'hasslerud')}", headers=bearer(admin)
+    ).get_json()["items"]
+    plan_id = plans[0]["id"]
+    activity = client.get(f"/api/v1/plans/{plan_id}/activities", headers=bearer(admin))
+    agreed = client.post(
+        f"/api/v1/plans/{plan_id}/agreements",
+        json={
+            "employee_ref": "HR-4711",
+            "activity_ids": [activity.get_json()["items"][0]["id"]],
+            "agreed_on": "2026-01-20",
+        },
+        headers=bearer(admin),
+    )
+    assert agreed.status_code == 201, agreed.get_json()
+    for path in ("/", "/?ar=2025", "/?ar=2026", f"/mal/{SCHOOL_GOAL}"):
         body = client.get(path).get_data(as_text=True)
-        assert "Hemligt utkast" not in body
+        assert "Hemligt utkast" not in body and "HR-4711" not in body
         assert "key:" not in body and "system:seed" not in body
+        assert id_of(admin) not in body
     assert client.get(f"/mal/{draft_id}").status_code == 404
 
 
@@ -283,6 +325,15 @@ def test_the_audit_page_runs_verify_for_auditors_and_is_403_for_readers(stack: S
     text = html_of(page).all_text()
     assert text.count("kedjan är obruten") == 3 and "Alla kedjor är obrutna" in text
     assert "position" in text
+
+    # an event of goals altered behind the store's back: the page names where the chain breaks
+    with connect(stack.runtimes["goals"]) as conn:
+        conn.execute("SET session_replication_role = replica")
+        conn.execute("""UPDATE events SET data = '{"n": 999}' WHERE position = 3""")
+    broken = html_of(auditor.get("/review/granskning")).all_text()
+    assert "kedjan är bruten vid position 3" in broken
+    assert broken.count("kedjan är obruten") == 2
+    assert "Minst en kedja är bruten" in broken
 
     reader = stack.client()
     log_in(reader, stack.key("reader"))
@@ -407,3 +458,45 @@ def test_hostile_dates_are_a_friendly_400_page(stack: Stack, as_of: str) -> None
         assert response.status_code == 400
         page = html_of(response)
         assert page.count("h1") == 1 and "Felkod 400" in page.all_text()
+
+
+def test_a_unit_scoped_reviewer_starts_at_its_own_unit(stack: Stack) -> None:
+    school = seed_id("org-unit-", "hasslerud")
+    client = stack.client()
+    log_in(client, stack.key("reader", scope=school))
+    page = client.get("/review/styrkort?ar=2025")
+    assert page.status_code == 200
+    assert "Styrkort 2025: Hasslerudskolan" in "".join(html_of(page).h1)
+    unknown = client.get("/review/styrkort?enhet=org-unit-nothing")
+    assert unknown.status_code == 404
+
+
+HOSTILE_PAGES = [
+    "/review/historik/goal-%0A",
+    "/review/historik/" + "goal-" + "x" * 500,
+    "/review/historik/key-abc",
+    "/review/skillnad/goal-1?fran=2025-01-01&till=2025-02-30",
+    "/review/skillnad/nothing-1?fran=2025-01-01&till=2025-02-01",
+    f"/review/skillnad/{SCHOOL_GOAL}?fran=2025-01-01&till=9999-12-31",
+    "/review/styrkort?ar=1066",
+    "/review/styrkort?enhet=%00",
+    "/review/planer?enhet=%27%3B--",
+    "/review/planer/plan-%2F..%2F",
+    "/review/kvalitetsrapporter/report-x",
+    "/review/arsredovisning/1800",
+    "/review/arsredovisning/2101",
+    "/review/delarsrapport/2025?as_of=2024-08-31",
+    "/review/forsenat?as_of=2025-13-01",
+    "/mal/goal-%00",
+    "/?ar=-2025",
+]
+
+
+def test_hostile_addresses_are_friendly_pages_never_a_500(stack: Stack) -> None:
+    client = stack.client()
+    log_in(client, stack.key("admin"))
+    for path in HOSTILE_PAGES:
+        response = client.get(path)
+        assert 400 <= response.status_code < 500, (path, response.status_code)
+        page = html_of(response)
+        assert page.count("h1") == 1 and "Felkod" in page.all_text(), path

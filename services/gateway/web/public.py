@@ -13,7 +13,7 @@ import datetime as dt
 from typing import Any
 
 from services.gateway.web import views
-from services.gateway.web.reading import Reader, entity_path, not_found
+from services.gateway.web.reading import PageError, Reader, entity_path, not_found
 from shared import charts
 
 #: the stream-id prefix of a goal: anything else is no goal page
@@ -110,7 +110,13 @@ def goal_view(
 def dashboard(reader: Reader, year: int) -> dict[str, Any]:
     """What `/` shows: the vision and the adopted goals of each active development area."""
     tree = reader.get("goals", "/goals/tree")
-    goals, lines = scorecard_lines(reader, root_unit(reader.items("goals", "/org-units")), year)
+    unavailable = False
+    try:
+        goals, lines = scorecard_lines(reader, root_unit(reader.items("goals", "/org-units")), year)
+    except PageError as exc:  # reports down: the goals are still worth showing
+        if exc.status != 503:
+            raise
+        goals, lines, unavailable = {}, {}, True
     areas = []
     for area in tree.get("development_areas") or []:
         if area.get("status") != "active":
@@ -127,7 +133,12 @@ def dashboard(reader: Reader, year: int) -> dict[str, Any]:
             ]
             strategic.append(shown)
         areas.append({"id": area["id"], "name": area["name"], "goals": strategic})
-    return {"vision": tree.get("vision"), "areas": areas, "year": year}
+    return {
+        "vision": tree.get("vision"),
+        "areas": areas,
+        "year": year,
+        "results_unavailable": unavailable,
+    }
 
 
 def decisions(reader: Reader, goal_id: str, names: dict[str, str]) -> list[dict[str, Any]]:

@@ -200,6 +200,8 @@ def diff_page(
 def plans_page(reader: Reader, unit_id: str | None, as_of: views.AsOf | None) -> dict[str, Any]:
     all_units = units(reader)
     names = {u["id"]: u["name"] for u in all_units}
+    if unit_id is not None and unit_id not in names:
+        raise not_found("Det finns ingen sådan enhet.")
     plans = reader.items("plans", "/plans", {"unit_id": unit_id, "as_of": as_of_param(as_of)})
     return {
         "units": all_units,
