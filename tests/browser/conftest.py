@@ -252,11 +252,11 @@ class Web:
     test_name: str
     shots: list[Path] = field(default_factory=list)
 
-    def open(self, path: str, name: str) -> Response:
-        """Go to `path` on the gateway; it must answer 200 and pass axe."""
+    def open(self, path: str, name: str, status: int = 200) -> Response:
+        """Go to `path` on the gateway; it must answer `status` and pass axe."""
         response = self.page.goto(path)
         assert response is not None, path
-        assert response.status == 200, (path, response.status, self.page.content()[:2000])
+        assert response.status == status, (path, response.status, self.page.content()[:2000])
         self.checked(name)
         return response
 

@@ -283,3 +283,20 @@ def test_the_main_flow_by_keyboard_alone(web: Web) -> None:
     page.wait_for_url(f"**/review/historik/{correction.result_id}*")
     web.checked("tangentbord-historik")
     expect(page.locator("h1")).to_have_text("Historik")
+
+
+def test_error_pages_are_friendly_swedish_and_pass_axe(web: Web) -> None:
+    page = web.page
+    web.open("/mal/goal-00000000-0000-0000-0000-000000000000", "mal-finns-inte", status=404)
+    expect(page.locator("h1")).to_be_visible()
+    assert page.locator("html").get_attribute("lang") == "sv"
+    assert "application/problem+json" not in page.content()
+
+    web.open("/review/logga-in", "inloggning")
+    page.get_by_label("API-nyckel").fill("sk_" + "0" * 20 + "_fel")
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.get_by_role("button", name="Logga in").click()
+    assert answer.value.status == 401
+    web.checked("fel-nyckel")
+    expect(page.get_by_role("alert")).to_contain_text("Nyckeln gäller inte")
+    expect(page.get_by_label("API-nyckel")).to_have_attribute("aria-invalid", "true")
