@@ -300,3 +300,20 @@ def test_error_pages_are_friendly_swedish_and_pass_axe(web: Web) -> None:
     web.checked("fel-nyckel")
     expect(page.get_by_role("alert")).to_contain_text("Nyckeln gäller inte")
     expect(page.get_by_label("API-nyckel")).to_have_attribute("aria-invalid", "true")
+
+
+def test_the_pages_reflow_to_a_narrow_screen(web: Web) -> None:
+    """WCAG 1.4.10 (AA): at 320 CSS pixels the page scrolls one way only; a wide data table may
+    scroll inside its own box, not the page."""
+    page = web.page
+    page.set_viewport_size({"width": 320, "height": 640})
+    web.login(web.system.reviewer_key, scorecard_path())
+    for path, name in (
+        ("/", "smal-dashboard"),
+        (f"/mal/{CORRECTED_GOAL}", "smal-mal"),
+        (scorecard_path(), "smal-styrkort"),
+        (f"/review/historik/{web.system.correction.result_id}", "smal-historik"),
+    ):
+        web.open(path, name)
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= 320, f"{path} is {width} px wide at a 320 px screen"
