@@ -1,8 +1,9 @@
 """The web pages in a real Chromium (issue #12, "Show it"): the public dashboard and a goal page,
 a reviewer's login with a key made through the gateway's key API, the as-of picker moved back
 before a correction showing the old value, a timeline and a diff, the annual report, the audit
-page; axe-core (WCAG 2.1 A and AA) on every page with no violation; the main flow by keyboard
-alone with the focus visible; traffic lights that carry words, not colour alone.
+page, the other reviewer pages and the error pages; axe-core (WCAG 2.1 A and AA) on every page
+with no violation; the main flow by keyboard alone with the focus visible; traffic lights that
+carry words, not colour alone; reflow to a 320 px screen.
 
 The system is the dev stack with its demo seed and one correction (conftest.py): Socialnämnden's
 goal "Äldre känner sig trygga i sitt boende" has the safety indicator whose 2025 result 78,5 %
