@@ -214,6 +214,8 @@ def browser() -> Iterator[Browser]:
     except ImportError:
         pytest.fail(f"Playwright is not installed: {INSTALL_HINT}", pytrace=False)
     executable = chromium_executable()
+    # this run's screenshots only: one left from a renamed test would show a page that is gone
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
     with sync_playwright() as playwright:
         # --no-sandbox: CI and the dev machines run as root, where Chromium's sandbox refuses
         launched = playwright.chromium.launch(
