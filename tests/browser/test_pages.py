@@ -17,10 +17,15 @@ from collections.abc import Callable
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from services.goals.seed import seed_unit_id
 from tests.browser.conftest import CORRECTED_GOAL, Web
+
+#: the first test also starts the dev stack (a minute or two on a slow machine) and waits up to a
+#: minute for the correction's whole minute (conftest.py), on top of its own pages
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 SOCIAL_COMMITTEE = seed_unit_id("son")
