@@ -323,3 +323,17 @@ def test_the_pages_reflow_to_a_narrow_screen(web: Web) -> None:
         web.open(path, name)
         width = page.evaluate("() => document.documentElement.scrollWidth")
         assert width <= 320, f"{path} is {width} px wide at a 320 px screen"
+
+
+def test_a_scorecard_prints_without_its_controls(web: Web) -> None:
+    """Printed (the print style sheet), the scorecard keeps its figures and traffic-light words
+    and drops the menu and the picker; a screenshot of the print view is kept."""
+    page, correction = web.page, web.system.correction
+    web.login(web.system.reviewer_key, scorecard_path())
+    page.emulate_media(media="print")
+    web.screenshot("utskrift-styrkort")  # axe checks the screen; on paper no link is followed
+    expect(page.get_by_role("navigation", name="Huvudmeny")).to_be_hidden()
+    expect(page.get_by_label("Visa som det såg ut den")).to_be_hidden()
+    expect(safety_row(page)).to_be_visible()
+    expect(safety_row(page)).to_contain_text(figure(correction.new_value))
+    assert lights_carry_words(page) >= 1
