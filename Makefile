@@ -7,13 +7,17 @@ STAMP  := $(VENV)/.installed-stamp
 .PHONY: install system-deps run test lint unit integration bench format clean
 
 # The native libraries WeasyPrint lays out the annual report's PDF with (Pango, HarfBuzz's
-# subsetter) and a font: installed from Debian packages when missing, with sudo unless root.
+# subsetter) and a font, and the Chromium the browser tests drive (tests/browser, docs/adr/0018;
+# Playwright never downloads a browser of its own): installed from Debian packages when missing,
+# with sudo unless root.
 SYSTEM_LIBS := libpangoft2-1.0 libharfbuzz-subset
-SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
+SYSTEM_COMMANDS := chromium
+SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 system-deps:
-	@(for lib in $(SYSTEM_LIBS); do PATH="$$PATH:/sbin:/usr/sbin" ldconfig -p | grep -q "$$lib" || exit 1; done) \
+	@(for lib in $(SYSTEM_LIBS); do PATH="$$PATH:/sbin:/usr/sbin" ldconfig -p | grep -q "$$lib" || exit 1; done; \
+	  for cmd in $(SYSTEM_COMMANDS); do command -v "$$cmd" >/dev/null || exit 1; done) \
 	  || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends $(SYSTEM_PACKAGES))
 
 $(STAMP): pyproject.toml | system-deps
@@ -28,7 +32,7 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python -m infra.devstack
 
-## Lint, type-check, then every test (unit, integration, e2e).
+## Lint, type-check, then every test (unit, integration, e2e, browser).
 test: lint
 	$(BIN)/python -m pytest -p no:cacheprovider
 
@@ -42,7 +46,7 @@ unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
 
 integration: $(STAMP)
-	$(BIN)/python -m pytest tests/integration tests/e2e
+	$(BIN)/python -m pytest tests/integration tests/e2e tests/browser
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

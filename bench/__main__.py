@@ -15,6 +15,7 @@ from bench import (
     reports,
     rules,
     warehouse,
+    web,
     wheel,
 )
 
@@ -32,6 +33,7 @@ BENCHMARKS = {
     "gateway": gateway.main,
     "gateway_feed": gateway_feed.main,
     "warehouse": warehouse.main,
+    "web": web.main,
 }
 
 if __name__ == "__main__":

@@ -62,9 +62,9 @@ def timed(call: Callable[[], Any], runs: int) -> tuple[float, float, Any]:
     return statistics.median(samples), max(samples), value
 
 
-def follow_up(runtime: Runtime) -> tuple[int, int]:
+def follow_up(runtime: Runtime, council: str = "org-unit-kf") -> tuple[int, int]:
     """Assess every goal and approve 100 quality reports of the year, by the command handlers;
-    then the council approves the year. Returns (assessments, reports)."""
+    then the council (its id) approves the year. Returns (assessments, reports)."""
     rng = random.Random(11)
     uow = runtime.uow
     with runtime.pool.connection() as conn:
@@ -123,7 +123,7 @@ def follow_up(runtime: Runtime) -> tuple[int, int]:
         uow(),
         META,
         year=YEAR,
-        decided_by="org-unit-kf",
+        decided_by=council,
         decided_on=dt.date.today(),
         minute_ref="KF §45",
     )
