@@ -136,10 +136,15 @@ def test_a_reviewer_logs_in_and_sees_the_scorecard_before_the_correction(web: We
     expect(page.get_by_role("status")).to_contain_text(yesterday.isoformat())
     expect(page.locator("main")).not_to_contain_text(figure(correction.new_value))
 
-    # the seed and the correction happened today: an instant between them (as the timeline's
-    # links name instants) shows the value as it was before the correction
-    web.open(scorecard_path(correction.before.isoformat()), "styrkort-fore-rattelsen")
-    expect(page.get_by_role("status")).to_contain_text("vid tidpunkten")
+    # the seed and the correction happened today: the picker's day and time of day name a
+    # minute between them, and the scorecard shows the value as it was before the correction
+    before = correction.before.astimezone(STOCKHOLM)
+    page.get_by_label("Visa som det såg ut den").fill(before.date().isoformat())
+    page.get_by_label("kl.").fill(before.strftime("%H:%M"))
+    page.get_by_role("button", name="Visa").click()
+    page.wait_for_url(f"**kl={before.strftime('%H')}%3A{before.strftime('%M')}*")
+    web.checked("styrkort-fore-rattelsen")
+    expect(page.get_by_role("status")).to_contain_text(f"kl. {before.strftime('%H:%M')}")
     expect(safety_row(page)).to_contain_text(figure(correction.old_value))
     expect(safety_row(page)).not_to_contain_text(figure(correction.new_value))
     page.get_by_role("link", name="Visa som det är nu").click()

@@ -109,6 +109,38 @@ def test_hostile_dates_are_refused_with_swedish_words(raw: str) -> None:
     )
 
 
+def test_a_day_with_a_time_of_day_means_that_minute_in_swedish_time() -> None:
+    picked = views.parse_as_of("2025-03-31", clock="10:15")
+    assert picked is not None and not picked.exact and picked.clock == "10:15"
+    assert picked.instant == "2025-03-31T10:15:00+02:00"  # the minute's start: a correction
+    assert picked.day == dt.date(2025, 3, 31)  # made at 10:15:30 is not yet in it
+    seconds = views.parse_as_of("2025-01-15", clock="08:00:59")
+    assert seconds is not None and seconds.instant == "2025-01-15T08:00:59+01:00"
+    assert seconds.clock == "08:00:59"
+    no_time = views.parse_as_of("2025-03-31", clock="")
+    assert no_time is not None and no_time.instant.startswith("2025-03-31T23:59:59")
+
+
+@pytest.mark.parametrize(
+    ("day", "clock"),
+    [
+        ("2025-03-31", "24:00"),
+        ("2025-03-31", "10:60"),
+        ("2025-03-31", "10:15\n"),  # a trailing newline
+        ("2025-03-31", "\uff11\uff10:15"),  # full-width digits
+        ("2025-03-31", "\u0661\u0660:15"),  # Arabic-Indic digits
+        ("2025-03-31", "1015"),
+        ("2025-03-31", "10:15:00.5"),
+        ("", "10:15"),  # a time without a day
+        ("2025-03-31T10:15:00+00:00", "10:15"),  # an instant already names its time
+    ],
+)
+def test_hostile_times_of_day_are_refused_with_swedish_words(day: str, clock: str) -> None:
+    with pytest.raises(views.BadDate) as refused:
+        views.parse_as_of(day, clock=clock)
+    assert "kl." in str(refused.value)
+
+
 @pytest.mark.parametrize(
     "raw", ["25", "20x5", "2025\n", "\uff12\uff10\uff12\uff15", "0999", "3000"]
 )

@@ -96,7 +96,7 @@ def _year(name: str = "ar") -> int:
 
 def _as_of(name: str = "as_of") -> views.AsOf | None:
     try:
-        return views.parse_as_of(request.args.get(name))
+        return views.parse_as_of(request.args.get(name), clock=request.args.get("kl"))
     except views.BadDate as exc:
         raise bad_request(str(exc)) from None
 

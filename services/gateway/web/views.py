@@ -192,6 +192,7 @@ class AsOf:
     instant: str
     day: dt.date
     exact: bool  # an instant from a timeline link, not a whole day
+    clock: str = ""  # the picker's time of day (`10:15`), if one was given with the day
 
 
 def end_of_day(day: dt.date) -> dt.datetime:
@@ -200,13 +201,18 @@ def end_of_day(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(23, 59, 59, 999999), tzinfo=LOCAL_TIME_ZONE)
 
 
-def parse_as_of(raw: str | None, field: str = "datum") -> AsOf | None:
-    """The picker's `as_of`: a day (`2025-03-31`, read as its end) or an exact instant with its
-    offset (`2025-03-31T10:15:00.123+00:00`, the timeline's "as it was just after" links);
-    None when empty; BadDate for anything else."""
+def parse_as_of(raw: str | None, field: str = "datum", clock: str | None = None) -> AsOf | None:
+    """The picker's `as_of`: a day (`2025-03-31`, read as its end), a day and a time of day
+    (`kl=10:15`, Swedish time: the state at that minute, so a correction made later that day is
+    not yet in it) or an exact instant with its offset (`2025-03-31T10:15:00.123+00:00`, the
+    timeline's "as it was just after" links); None when empty; BadDate for anything else."""
     if raw is None or raw == "":
+        if clock:
+            raise BadDate(f"kl. {clock} behöver ett datum att höra till")
         return None
     if _INSTANT.fullmatch(raw):
+        if clock:
+            raise BadDate(f"{field} är redan en tidpunkt; ange inte kl. dessutom")
         try:
             moment = dt.datetime.fromisoformat(raw)
         except ValueError:
@@ -216,7 +222,25 @@ def parse_as_of(raw: str | None, field: str = "datum") -> AsOf | None:
         return AsOf(moment.isoformat(), moment.astimezone(LOCAL_TIME_ZONE).date(), True)
     day = parse_day(raw, field)
     assert day is not None
-    return AsOf(end_of_day(day).isoformat(), day, False)
+    if not clock:
+        return AsOf(end_of_day(day).isoformat(), day, False)
+    at = parse_clock(clock)
+    moment = dt.datetime.combine(day, at, tzinfo=LOCAL_TIME_ZONE)
+    return AsOf(moment.isoformat(), day, False, at.strftime("%H:%M:%S" if at.second else "%H:%M"))
+
+
+_CLOCK = re.compile(r"[0-9]{2}:[0-9]{2}(:[0-9]{2})?", re.ASCII)
+
+
+def parse_clock(raw: str) -> dt.time:
+    """A time of day `TT:MM` or `TT:MM:SS` (what a browser's time field sends); BadDate for
+    anything else (Unicode digits, 24:00, a trailing newline)."""
+    if _CLOCK.fullmatch(raw) is None:
+        raise BadDate("kl. måste skrivas TT:MM, till exempel 14:30")
+    try:
+        return dt.time.fromisoformat(raw)
+    except ValueError:
+        raise BadDate(f"kl. {raw} finns inte på dygnet") from None
 
 
 def local_time(instant: str) -> str:
