@@ -23,7 +23,6 @@ asserts nothing.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import random
 import statistics
 import tempfile
@@ -40,6 +39,7 @@ from services.reports import documents, handlers, known
 from services.reports.app import DEFINITION as REPORTS
 from services.reports.app import create_app
 from services.reports.domain.report import SECTIONS
+from shared import values
 from shared.config import Config
 from shared.identity import sign, signing_target
 from shared.migrate import migrate
@@ -115,7 +115,7 @@ def follow_up(runtime: Runtime, council: str = "org-unit-kf") -> tuple[int, int]
             report.id,
             None,
             decided_by=unit_id,
-            decided_on=dt.date.today(),
+            decided_on=values.today(),
             minute_ref=f"§{approved + 1}",
         )
         approved += 1
@@ -124,7 +124,7 @@ def follow_up(runtime: Runtime, council: str = "org-unit-kf") -> tuple[int, int]
         META,
         year=YEAR,
         decided_by=council,
-        decided_on=dt.date.today(),
+        decided_on=values.today(),
         minute_ref="KF §45",
     )
     return len(goal_ids), approved

@@ -27,6 +27,7 @@ from psycopg.types.json import Jsonb
 
 from services.reports.kolada import KoladaClient, KoladaSource
 from services.reports.kolada_import import ImportReport, import_kolada
+from shared import values
 from shared.errors import RuleViolation
 from shared.runtime import Runtime
 
@@ -48,7 +49,7 @@ ONE_AT_A_TIME_LOCK = 7_104_263_571
 
 def default_years(today: dt.date | None = None, count: int = DEFAULT_YEARS) -> list[int]:
     """The last `count` finished years (Kolada publishes a year's values after it ends)."""
-    last = (today or dt.date.today()).year - 1
+    last = (today or values.today()).year - 1
     return list(range(last - count + 1, last + 1))
 
 

@@ -24,6 +24,7 @@ from services.goals.seed import INDICATORS, OPERATIONAL, STRATEGIC, seed_id
 from services.reports import api_documents, documents, handlers
 from services.reports.app import create_app
 from services.reports.domain import result
+from shared import values
 from shared.runtime import Runtime
 from shared.witness import check_anchor, parse_anchors
 from tests.integration import test_annual_report_composition as composition
@@ -162,7 +163,7 @@ def test_the_councils_approval_states_the_heads_the_report_then_shows(
 ) -> None:
     approved = SignedClient(app, ADMIN).post(
         f"/api/v1/annual-reports/{YEAR}/approve",
-        {"decided_by": KF, "decided_on": dt.date.today().isoformat(), "minute_ref": "KF §45"},
+        {"decided_by": KF, "decided_on": values.today().isoformat(), "minute_ref": "KF §45"},
     )
     assert approved.status_code == 200, approved.get_json()
     with connect(reports) as conn:
@@ -208,7 +209,7 @@ def test_the_councils_approval_lays_the_years_pdf_out_ahead(app: Any, reports: R
     documents.PDFS.clear()
     approved = SignedClient(app, ADMIN).post(
         f"/api/v1/annual-reports/{YEAR}/approve",
-        {"decided_by": KF, "decided_on": dt.date.today().isoformat(), "minute_ref": "KF §46"},
+        {"decided_by": KF, "decided_on": values.today().isoformat(), "minute_ref": "KF §46"},
     )
     assert approved.status_code == 200, approved.get_json()
     api_documents.WARMER.settle()
@@ -244,7 +245,7 @@ def test_reports_as_of_an_instant_before_a_correction_show_the_value_then(
 
     # the interim report of this year, as of an instant between an interim value and its
     # correction, then now
-    this_year = dt.date.today().year
+    this_year = values.today().year
     day = f"{this_year}-01-31"
     made = handlers.record_result(
         reports.uow(), composition.META, indicator_id=ELIGIBLE, period=day, value=87.0

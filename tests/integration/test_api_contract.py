@@ -11,7 +11,6 @@ If-Match, bodies that are not JSON or not application/json, no signature) and ch
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -25,6 +24,7 @@ from services.goals.app import create_app as create_goals_app
 from services.goals.seed import seed
 from services.plans.app import create_app as create_plans_app
 from services.reports.app import create_app as create_reports_app
+from shared import values
 from shared.envelope import ReceivedEvent
 from shared.http import PROBLEM_BASE, PROBLEM_JSON
 from shared.identity import Identity
@@ -225,7 +225,7 @@ def test_every_answer_is_documented(
     # the year's close is addressed by the year: one the last case's app has closed
     approved = SignedClient(reports_app, ADMIN).post(
         f"/api/v1/annual-reports/{closed_year(0)}/approve",
-        {"decided_by": KF, "decided_on": dt.date.today().isoformat(), "minute_ref": "KF §1"},
+        {"decided_by": KF, "decided_on": values.today().isoformat(), "minute_ref": "KF §1"},
     )
     assert approved.status_code == 200, approved.get_json()
     year = str(closed_year(0))

@@ -11,7 +11,6 @@ its position and hash, and nothing else.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 from typing import Any
@@ -20,6 +19,7 @@ from hypothesis import strategies as st
 
 from services.goals.seed import seed_id, seed_unit_id
 from services.plans.app import create_app
+from shared import values
 from shared.identity import Identity
 from shared.runtime import Runtime
 from tests.integration.test_goals_fuzz import (
@@ -88,7 +88,7 @@ class PlansFuzzer(Fuzzer):
         if name == "period":
             return str(data.draw(st.sampled_from(PERIODS)))
         if schema.get("format") == "date" and data.draw(st.integers(0, 4)) < 4:
-            today = dt.date.today().isoformat()  # decisions are not before the draft
+            today = values.today().isoformat()  # decisions are not before the draft
             return str(data.draw(st.sampled_from([today, *GOOD_DATES])))
         if name == "employee_ref":
             return str(
@@ -136,7 +136,7 @@ def seed_plans(app: Any) -> dict[str, list[str]]:
         f"/api/v1/plans/{school_plan}/adopt",
         {
             "decided_by": SCHOOL,
-            "decided_on": dt.date.today().isoformat(),
+            "decided_on": values.today().isoformat(),
             "minute_ref": "Rektor 2026 §1",
         },
     )

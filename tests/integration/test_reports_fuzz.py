@@ -11,7 +11,6 @@ accepted to Kafka, with its position and hash, and nothing else.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 from typing import Any
@@ -20,6 +19,7 @@ from hypothesis import strategies as st
 
 from services.goals.seed import seed_id, seed_unit_id
 from services.reports.app import create_app
+from shared import values
 from shared.identity import Identity
 from shared.runtime import Runtime
 from tests.integration.test_api_contract import openapi_path
@@ -88,7 +88,7 @@ class ReportsFuzzer(Fuzzer):
         if name == "period":
             return str(data.draw(st.sampled_from(RESULT_PERIODS + REPORT_PERIODS)))
         if schema.get("format") == "date" and data.draw(st.integers(0, 4)) < 4:
-            today = dt.date.today().isoformat()  # decisions are not before what they decide
+            today = values.today().isoformat()  # decisions are not before what they decide
             return str(data.draw(st.sampled_from([today, "2024-02-01", "2026-01-15"])))
         return super().good_text(data, name, schema, faults)
 
@@ -127,7 +127,7 @@ def seed_reports(app: Any) -> dict[str, list[str]]:
     )
     closed = admin.post(
         f"/api/v1/annual-reports/{CLOSED}/approve",
-        {"decided_by": KF, "decided_on": dt.date.today().isoformat(), "minute_ref": "KF §45"},
+        {"decided_by": KF, "decided_on": values.today().isoformat(), "minute_ref": "KF §45"},
     )
     assert closed.status_code == 200, closed.get_json()
     deadline = created(
@@ -137,7 +137,7 @@ def seed_reports(app: Any) -> dict[str, list[str]]:
             "year": 2025,
             "date": "2026-02-15",
             "decided_by": KF,
-            "decided_on": dt.date.today().isoformat(),
+            "decided_on": values.today().isoformat(),
             "minute_ref": "KF §112",
         },
     )

@@ -13,6 +13,7 @@ import pytest
 
 from services.goals.seed import seed_id, seed_unit_id
 from services.reports.app import create_app
+from shared import values
 from shared.identity import Identity
 from shared.runtime import Runtime
 from tests.support import ADMIN, READER, SignedClient, connect, feed_seeded_goals
@@ -22,7 +23,7 @@ COUNCIL = seed_unit_id("kf")
 OTHER_SECTOR = seed_unit_id("sektor-sov")
 SCHOOL_GOAL = seed_id("goal-", "o-kunskap")
 ELIGIBLE = seed_id("indicator-", "i-behorighet")  # targets 2024-2026, thresholds 88 / 84
-LAST_YEAR = dt.date.today().year - 1
+LAST_YEAR = values.today().year - 1
 
 
 @pytest.fixture
@@ -91,7 +92,7 @@ def test_bad_periods_and_a_second_result_are_refused(app: Any) -> None:
         ("2025\n", 422),
         ("\uff12\uff10\uff12\uff15", 422),
         ("2025-02-30", 422),
-        (str(dt.date.today().year + 1), 422),
+        (str(values.today().year + 1), 422),
         ("1066", 422),
     ]:
         refused = admin.post("/api/v1/results", {**body, "period": period})
@@ -184,7 +185,7 @@ def test_a_quality_report_is_approved_by_decision_and_proposes_its_improvements(
 ) -> None:
     admin, report = committee_report(app)
     path = f"/api/v1/quality-reports/{report['id']}"
-    decision = {"decided_by": COMMITTEE, "decided_on": dt.date.today().isoformat()}
+    decision = {"decided_by": COMMITTEE, "decided_on": values.today().isoformat()}
     unminuted = admin.post(f"{path}/approve", decision)
     assert unminuted.status_code == 422 and "minute_ref" in unminuted.get_json()["errors"]
     wrong_body = admin.post(
@@ -216,7 +217,7 @@ def test_a_closed_year_refuses_changes_until_a_reopening_decision(app: Any) -> N
     ).get_json()
     decision = {
         "decided_by": COUNCIL,
-        "decided_on": dt.date.today().isoformat(),
+        "decided_on": values.today().isoformat(),
         "minute_ref": "KF §45",
     }
     closed = admin.post("/api/v1/annual-reports/2024/approve", decision)
@@ -279,7 +280,7 @@ def test_the_scorecard_filters_by_development_area_and_perspective(app: Any) -> 
 def test_status_rules_are_data_decided_by_the_council(app: Any) -> None:
     admin = as_(app, ADMIN)
     assert admin.get("/api/v1/status-rules").get_json()["yellow_share_of_target"] == 0.8
-    decision = {"decided_by": COUNCIL, "decided_on": dt.date.today().isoformat()}
+    decision = {"decided_by": COUNCIL, "decided_on": values.today().isoformat()}
     not_council = admin.post(
         "/api/v1/status-rules", {**decision, "decided_by": COMMITTEE, "minute_ref": "BUN §1"}
     )

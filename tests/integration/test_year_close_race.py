@@ -8,7 +8,6 @@ year as open, waits for the append lock, and lands after the close."""
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 import time
 from typing import Any
@@ -17,6 +16,7 @@ import psycopg
 
 from services.goals.seed import seed_id, seed_unit_id
 from services.reports import handlers
+from shared import values
 from shared.errors import RuleViolation
 from shared.events import Metadata
 from shared.runtime import Runtime
@@ -67,7 +67,7 @@ def test_a_correction_that_meets_the_close_is_refused_never_landed_after_it(
                 META,
                 year=2024,
                 decided_by=COUNCIL,
-                decided_on=dt.date.today(),
+                decided_on=values.today(),
                 minute_ref="KF §45",
             ),
         ),

@@ -14,7 +14,7 @@ from typing import Any
 
 from services.gateway.web import views
 from services.gateway.web.reading import PageError, Reader, entity_path, not_found
-from shared import charts
+from shared import charts, values
 
 #: the stream-id prefix of a goal: anything else is no goal page
 GOAL_PREFIX = "goal-"
@@ -22,7 +22,7 @@ GOAL_PREFIX = "goal-"
 
 def default_year(today: dt.date | None = None) -> int:
     """The year whose results the dashboard shows first: the last whole year."""
-    return (today or dt.date.today()).year - 1
+    return (today or values.today()).year - 1
 
 
 def unit_names(units: list[dict[str, Any]]) -> dict[str, str]:
