@@ -13,11 +13,6 @@ straight with the same limit. Prints events/s of both and their ratio; asserts n
 from __future__ import annotations
 
 import argparse
-import http.client
-import os
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -27,6 +22,7 @@ from typing import Any
 import psycopg
 from flask import Flask, g
 
+from bench.goals import Gunicorn
 from infra.embedded import EmbeddedPostgres, free_port
 from services.gateway import audit_trail
 from services.gateway.upstream import Upstreams
@@ -40,72 +36,10 @@ from shared.identity import Identity
 from shared.migrate import migrate
 from shared.runtime import Runtime, ServiceDefinition
 
-REPO = Path(__file__).resolve().parent.parent
 SECRET = "bench-" + uuid.uuid4().hex
 META = Metadata(actor="key:bench", correlation_id=str(uuid.uuid4()))
 AUDITOR = Identity("key:bench-auditor", "auditor", "*")
 DEFINITIONS: dict[str, ServiceDefinition] = {"goals": GOALS, "plans": PLANS, "reports": REPORTS}
-
-
-class Service:
-    """One service's web app under gunicorn on 127.0.0.1."""
-
-    def __init__(self, name: str, database_url: str, log_path: Path) -> None:
-        self.name = name
-        self.port = free_port()
-        self.log_path = log_path
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "STYRKORT_INTERNAL_SECRET": SECRET,
-            "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9",  # the web app never talks to Kafka
-            "LOG_LEVEL": "WARNING",
-        }
-        env.pop("PORT", None)
-        self.log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "gunicorn"),
-                "-c",
-                "infra/gunicorn_conf.py",
-                f"services.{name}.wsgi:app",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def wait_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited; see {self.log_path}")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                conn.request("GET", "/readyz")
-                if conn.getresponse().status == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise TimeoutError(f"{self.name} not ready within {timeout:.0f} s; see {self.log_path}")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
 
 
 def fill(runtime: Runtime, count: int, per_command: int = 100) -> None:
@@ -176,7 +110,7 @@ def main(argv: list[str] | None = None) -> None:
         tempfile.TemporaryDirectory(prefix="bench-gwfeed-") as tmp,
         EmbeddedPostgres(Path(tmp) / "pg", free_port(), durable=True) as pg,
     ):
-        services: list[Service] = []
+        services: list[Gunicorn] = []
         upstreams: Upstreams | None = None
         try:
             for name, definition in DEFINITIONS.items():
@@ -187,7 +121,7 @@ def main(argv: list[str] | None = None) -> None:
                     fill(runtime, counts[name])
                 finally:
                     runtime.close()
-                services.append(Service(name, url, Path(tmp) / f"{name}.log"))
+                services.append(Gunicorn(url, Path(tmp) / f"{name}.log", name, SECRET))
             for service in services:
                 service.wait_ready()
             upstreams = Upstreams({s.name: s.url for s in services}, SECRET)

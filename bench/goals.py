@@ -298,15 +298,19 @@ def bench_tree(runtime: Runtime, instants: dict[str, dt.datetime | None], runs: 
 
 
 class Gunicorn:
-    """The goals web app under gunicorn on 127.0.0.1, as the dev stack and the image run it."""
+    """A service's web app (goals unless named) under gunicorn on 127.0.0.1, as the dev stack
+    and the image run it."""
 
-    def __init__(self, database_url: str, log_path: Path) -> None:
+    def __init__(
+        self, database_url: str, log_path: Path, service: str = "goals", secret: str = SECRET
+    ) -> None:
+        self.name = service
         self.port = free_port()
         self.log_path = log_path
         env = {
             **os.environ,
             "DATABASE_URL": database_url,
-            "STYRKORT_INTERNAL_SECRET": SECRET,
+            "STYRKORT_INTERNAL_SECRET": secret,
             "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9",  # the web app never talks to Kafka
             "LOG_LEVEL": "WARNING",
         }
@@ -317,7 +321,7 @@ class Gunicorn:
                 str(Path(sys.executable).parent / "gunicorn"),
                 "-c",
                 "infra/gunicorn_conf.py",
-                "services.goals.wsgi:app",
+                f"services.{service}.wsgi:app",
                 "--bind",
                 f"127.0.0.1:{self.port}",
             ],
@@ -327,11 +331,15 @@ class Gunicorn:
             stderr=subprocess.STDOUT,
         )
 
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
     def wait_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited; see {self.log_path}")
+                raise RuntimeError(f"{self.name}'s gunicorn exited; see {self.log_path}")
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
                 conn.request("GET", "/readyz")
@@ -340,7 +348,7 @@ class Gunicorn:
             except OSError:
                 pass
             time.sleep(0.1)
-        raise TimeoutError(f"gunicorn not ready within {timeout:.0f} s; see {self.log_path}")
+        raise TimeoutError(f"{self.name} not ready within {timeout:.0f} s; see {self.log_path}")
 
     def stop(self) -> None:
         if self.proc.poll() is None:
