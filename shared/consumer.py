@@ -27,7 +27,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from shared import envelope
 from shared.config import Config
 from shared.errors import StyrkortError
-from shared.kafka import ensure_topic, offsets_client, partitions_of
+from shared.kafka import ensure_topic, new_consumer, offsets_client, partitions_of
 from shared.store import EventStore
 from shared.uow import Projection, UnitOfWork
 
@@ -244,9 +244,9 @@ class EventApplier:
 
 
 def make_consumer(config: Config, topics: Sequence[str]) -> KafkaConsumer:
-    return KafkaConsumer(
+    return new_consumer(
+        config,
         *topics,
-        bootstrap_servers=config.kafka_bootstrap_servers.split(","),
         group_id=f"{config.service}-consumer",
         client_id=f"{config.service}-consumer",
         enable_auto_commit=False,

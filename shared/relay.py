@@ -44,7 +44,7 @@ from kafka.errors import (
 from kafka.partitioner.default import murmur2
 
 from shared.config import Config
-from shared.kafka import ensure_topic, topic_is_empty
+from shared.kafka import ensure_topic, new_producer, topic_is_empty
 from shared.store import NOTIFY_CHANNEL, EventStore
 
 log = logging.getLogger(__name__)
@@ -149,7 +149,6 @@ def skips_of(conn: psycopg.Connection[Any], relay: str) -> dict[int, dict[str, A
 
 def make_producer(config: Config, **overrides: Any) -> KafkaProducer:
     settings: dict[str, Any] = dict(
-        bootstrap_servers=config.kafka_bootstrap_servers.split(","),
         acks="all",
         enable_idempotence=True,
         max_in_flight_requests_per_connection=5,
@@ -162,7 +161,7 @@ def make_producer(config: Config, **overrides: Any) -> KafkaProducer:
         client_id=f"{config.service}-relay",
     )
     settings.update(overrides)
-    return KafkaProducer(**settings)
+    return new_producer(config, **settings)
 
 
 class Relay:

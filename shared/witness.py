@@ -32,6 +32,7 @@ from kafka.errors import KafkaError
 
 from shared.config import Config
 from shared.events import format_time
+from shared.kafka import new_consumer
 from shared.store import EventStore, VerifyReport
 
 #: Offsets read before each partition's reported end (Tansu reports the last batch's base
@@ -72,8 +73,8 @@ def read_topic_tail(
     """The positions and hashes at the end of every partition of the service's topic."""
     topic = topic or config.topic()
     try:
-        consumer = KafkaConsumer(
-            bootstrap_servers=config.kafka_bootstrap_servers.split(","),
+        consumer = new_consumer(
+            config,
             enable_auto_commit=False,
             client_id=f"{config.service}-witness",
             request_timeout_ms=11_000,
