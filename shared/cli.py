@@ -136,6 +136,12 @@ def main(
             f"{definition.name}: {len(applied)} migration(s) applied"
             + "".join(f"\n  {name}" for name in applied)
         )
+        if definition.after_migrate is not None:
+            runtime = Runtime(definition, config, pool_size=1)
+            try:
+                print(f"{definition.name}: {definition.after_migrate(runtime)}")
+            finally:
+                runtime.close()
         return 0
 
     runtime = Runtime(definition, config, pool_size=4)

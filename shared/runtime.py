@@ -37,6 +37,9 @@ class ServiceDefinition:
     seed: Callable[[Runtime], str] | None = None
     #: who may write what: the service's organisation tree and resource ownership
     access: Callable[[], Access] = lambda: Access(NO_TREE, {})
+    #: run by `migrate` once the migrations are applied (the gateway's admin bootstrap key);
+    #: returns a line saying what it did
+    after_migrate: Callable[[Runtime], str] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def consumes(self) -> bool:

@@ -30,7 +30,7 @@ from flask import Flask, Response
 from flask_smorest import Api
 from prometheus_client import CollectorRegistry, generate_latest
 
-from services.gateway import admin_ops, audit_trail, docs, web
+from services.gateway import admin_ops, audit_trail, bootstrap, docs, web
 from services.gateway.admin_api import admin_keys_blueprint
 from services.gateway.auth import install_auth, install_rate_limit, rate_limit_from_env
 from services.gateway.key_commands import unit_checker
@@ -44,10 +44,16 @@ from shared.runtime import Runtime, ServiceDefinition
 
 log = logging.getLogger(__name__)
 
+
+def _bootstrap_at_migrate(runtime: Runtime) -> str:
+    return f"admin bootstrap key: {bootstrap.ensure_bootstrap_key(runtime)}"
+
+
 DEFINITION = ServiceDefinition(
     name="gateway",
     migrations_dir=Path(__file__).parent / "migrations",
     own_projections=own_projections,
+    after_migrate=_bootstrap_at_migrate,
 )
 #: factories of the gateway's other routes (merged feed, history, exports, web pages, ...)
 BLUEPRINTS: list[Callable[[Upstreams], flask.Blueprint]] = [
@@ -79,6 +85,7 @@ def create_app(
 ) -> Flask:
     runtime = runtime or Runtime(DEFINITION, config or Config.from_env("gateway"))
     config = runtime.config
+    bootstrap.ensure_bootstrap_key(runtime)  # production's first admin (docs/adr/0021)
     env = settings(config)
     if upstreams is None:
         upstreams = Upstreams(urls_from_env(env), config.internal_secret, timeout_from_env(env))

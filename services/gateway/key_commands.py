@@ -62,6 +62,23 @@ def issue(
     keys.check_name(name)
     check_scope(scope)  # after the cheap checks: bad input never costs a call to goals
     key_id, secret = keys.new_key_id(), keys.new_secret()
+    issue_given(runtime, metadata, key_id, secret, role=role, scope=scope, name=name)
+    return listing(runtime, key_id), keys.format_key(key_id, secret)
+
+
+def issue_given(
+    runtime: Runtime,
+    metadata: Metadata,
+    key_id: str,
+    secret: str,
+    *,
+    role: str,
+    scope: str,
+    name: str,
+) -> None:
+    """Issue a key whose id and secret the caller chose (the admin bootstrap key, bootstrap.py):
+    the key's stream begins at version 0, so a second issue of the same id, even a concurrent
+    one, is a ConcurrencyError and never a second event."""
     hashed = keys.secret_hash(secret)
     create(
         runtime.uow(),
@@ -70,7 +87,6 @@ def issue(
         keys.stream_id(key_id),
         lambda: ApiKey.issue(key_id, name, role, scope, hashed),
     )
-    return listing(runtime, key_id), keys.format_key(key_id, secret)
 
 
 def rotate(runtime: Runtime, metadata: Metadata, key_id: str) -> tuple[dict[str, Any], str]:
