@@ -81,7 +81,7 @@ def test_services_start_only_after_what_they_need_is_healthy_or_done(containers:
 def test_no_secret_is_written_in_the_file(compose: dict) -> None:
     for name, spec in compose["services"].items():
         for key, value in spec.get("environment", {}).items():
-            if re.search(r"SECRET|PASSWORD|TOKEN|API_KEY", key):
+            if re.search(r"SECRET|PASSWORD|TOKEN|_KEY$", key):
                 assert REFERENCE.match(str(value)), f"{name}: {key} must come from the environment"
     for text in strings_in(compose):
         for password in re.findall(r"://[^/:@\s]+:([^@\s]+)@", text):
@@ -134,3 +134,55 @@ def test_relays_and_consumers_run_the_image_of_their_web_app(containers: dict) -
 def test_only_the_gateway_is_published_on_the_host(containers: dict) -> None:
     published = {name: spec["ports"] for name, spec in containers.items() if spec.get("ports")}
     assert published == {"gateway-web": ["8080:8000"]}
+
+
+def test_every_app_container_runs_in_production_mode(containers: dict) -> None:
+    for name, spec in app_containers(containers).items():
+        assert spec["environment"]["STYRKORT_ENV"] == "production", name
+
+
+def test_the_bootstrap_key_is_required_and_only_the_gateways(containers: dict) -> None:
+    for name, spec in app_containers(containers).items():
+        value = spec["environment"].get("STYRKORT_ADMIN_BOOTSTRAP_KEY")
+        if name.startswith("gateway-"):
+            assert str(value).startswith("${STYRKORT_ADMIN_BOOTSTRAP_KEY:?"), name
+        else:
+            assert value is None, f"{name} must not see the gateway's admin key"
+
+
+KAFKA_SECURITY = (
+    "KAFKA_SECURITY_PROTOCOL",
+    "KAFKA_SASL_MECHANISM",
+    "KAFKA_SASL_USERNAME",
+    "KAFKA_SASL_PASSWORD",
+    "KAFKA_SSL_CAFILE",
+    "KAFKA_SSL_CERTFILE",
+    "KAFKA_SSL_KEYFILE",
+)
+
+
+def test_kafka_security_and_cluster_are_passed_through_for_an_existing_cluster(
+    containers: dict,
+) -> None:
+    for name, spec in app_containers(containers).items():
+        env = spec["environment"]
+        for key in (*KAFKA_SECURITY, "KAFKA_BOOTSTRAP_SERVERS"):
+            assert REFERENCE.match(str(env[key])), f"{name}: {key} must come from the environment"
+            assert str(env[key]).startswith(f"${{{key}:-"), f"{name}: {key} passes ${key}"
+        assert env["KAFKA_SECURITY_PROTOCOL"] == "${KAFKA_SECURITY_PROTOCOL:-PLAINTEXT}"
+
+
+def test_every_web_app_and_worker_has_the_healthcheck_of_its_kind(containers: dict) -> None:
+    web = containers["goals-web"]["healthcheck"]["test"]
+    worker = containers["goals-relay"]["healthcheck"]["test"]
+    assert "/healthz" in web[-1] and "psycopg.connect" in worker[-1]
+    for name, spec in app_containers(containers).items():
+        if not is_one_shot(spec):
+            expected = web if name.endswith("-web") else worker
+            assert spec["healthcheck"]["test"] == expected, name
+
+
+def test_web_containers_run_the_images_command(containers: dict) -> None:
+    """No `command:`: the Dockerfile's CMD (gunicorn on $PORT) is what runs."""
+    for service in SERVICES:
+        assert "command" not in containers[f"{service}-web"], service
