@@ -139,7 +139,9 @@ def main(
         if definition.after_migrate is not None:
             runtime = Runtime(definition, config, pool_size=1)
             try:
-                print(f"{definition.name}: {definition.after_migrate(runtime)}")
+                said = definition.after_migrate(runtime)
+                if said:
+                    print(f"{definition.name}: {said}")
             finally:
                 runtime.close()
         return 0

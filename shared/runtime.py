@@ -38,7 +38,7 @@ class ServiceDefinition:
     #: who may write what: the service's organisation tree and resource ownership
     access: Callable[[], Access] = lambda: Access(NO_TREE, {})
     #: run by `migrate` once the migrations are applied (the gateway's admin bootstrap key);
-    #: returns a line saying what it did
+    #: returns a line saying what it did (empty: nothing to say)
     after_migrate: Callable[[Runtime], str] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -46,7 +46,9 @@ log = logging.getLogger(__name__)
 
 
 def _bootstrap_at_migrate(runtime: Runtime) -> str:
-    return f"admin bootstrap key: {bootstrap.ensure_bootstrap_key(runtime)}"
+    """After migrate: the admin bootstrap key is issued (a line only when one is configured)."""
+    outcome = bootstrap.ensure_bootstrap_key(runtime)
+    return "" if outcome == "none" else f"admin bootstrap key: {outcome}"
 
 
 DEFINITION = ServiceDefinition(
