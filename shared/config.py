@@ -136,7 +136,7 @@ class Config:
     kafka_bootstrap_servers: str = "127.0.0.1:19092"
     topic_prefix: str = ""
     topic_partitions: int = 6
-    internal_secret: str = ""
+    internal_secret: str = field(default="", repr=False)
     log_level: str = "INFO"
     # How far the time of a signed identity may be from the service's clock, either way, before
     # the service refuses the request; signatures are remembered this long (docs/adr/0011).

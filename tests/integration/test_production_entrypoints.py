@@ -186,8 +186,25 @@ def processes(tmp_path: Path) -> Iterator[Processes]:
         running.close()
 
 
+def new_bootstrap_key(home: Path) -> str:
+    """A key as README says to make one: `python -m services.gateway new-bootstrap-key`, with
+    no setting at all."""
+    made = subprocess.run(
+        [sys.executable, "-m", "services.gateway", "new-bootstrap-key"],
+        env=process_env({}, home),
+        cwd=home,
+        capture_output=True,
+        text=True,
+        timeout=PATIENCE,
+        check=True,
+    )
+    key = made.stdout.strip()
+    assert keys.parse_key(key) is not None, made.stdout
+    return key
+
+
 @pytest.fixture
-def deployment(pg_server: EmbeddedPostgres, broker: EmbeddedBroker) -> Deployment:
+def deployment(pg_server: EmbeddedPostgres, broker: EmbeddedBroker, tmp_path: Path) -> Deployment:
     """Empty databases (migrate fills them), this test's topics, a fresh bootstrap key."""
     run = uuid.uuid4().hex[:8]
     databases = {}
@@ -200,7 +217,7 @@ def deployment(pg_server: EmbeddedPostgres, broker: EmbeddedBroker) -> Deploymen
         ports={f"{service}-web": free_port() for service in SERVICES},
         variables={
             "STYRKORT_INTERNAL_SECRET": os.urandom(32).hex(),
-            "STYRKORT_ADMIN_BOOTSTRAP_KEY": keys.format_key(keys.new_key_id(), keys.new_secret()),
+            "STYRKORT_ADMIN_BOOTSTRAP_KEY": new_bootstrap_key(tmp_path),
             "POSTGRES_PASSWORD": uuid.uuid4().hex,
             "KAFKA_TOPIC_PREFIX": f"prod{run}.",
             # one worker per web app: the machine runs the whole system and the other tests
