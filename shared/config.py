@@ -109,6 +109,9 @@ class Config:
       KAFKA_BOOTSTRAP_SERVERS    host:port[,host:port] of the Kafka-compatible cluster
       KAFKA_TOPIC_PREFIX         prepended to every topic name (default empty)
       KAFKA_TOPIC_PARTITIONS     partitions of a topic the relay creates (default 6)
+      KAFKA_TOPIC_REPLICATION_FACTOR  copies of each of its partitions (default 1)
+      KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*, KAFKA_SSL_*: how the clients reach the cluster
+      STYRKORT_ENV               development (default) or production (docs/adr/0021)
       STYRKORT_INTERNAL_SECRET   HMAC secret of gateway and services (required for web)
       KAFKA_MAX_POLL_INTERVAL_MS consumer rebalance timeout (default 10000)
       RELAY_BATCH_SIZE           events per produce-and-checkpoint round (default 2000)
@@ -136,6 +139,9 @@ class Config:
     kafka_bootstrap_servers: str = "127.0.0.1:19092"
     topic_prefix: str = ""
     topic_partitions: int = 6
+    # Copies of each partition of a topic the relay creates: 1 on one broker (dev, compose's
+    # own Kafka); 3 on a production cluster, or an event lives on one disk only.
+    topic_replication_factor: int = 1
     internal_secret: str = field(default="", repr=False)
     log_level: str = "INFO"
     # How far the time of a signed identity may be from the service's clock, either way, before
@@ -201,6 +207,7 @@ class Config:
             kafka_bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092"),
             topic_prefix=env.get("KAFKA_TOPIC_PREFIX", ""),
             topic_partitions=partitions,
+            topic_replication_factor=_positive_int(env, "KAFKA_TOPIC_REPLICATION_FACTOR", 1),
             kafka_max_poll_interval_ms=poll_interval,
             relay_batch_size=_positive_int(env, "RELAY_BATCH_SIZE", 2000),
             max_request_bytes=_positive_int(env, "STYRKORT_MAX_REQUEST_BYTES", 1_048_576),
@@ -409,6 +416,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("KAFKA_SSL_KEYFILE", "", "all", "the client certificate's private key file (PEM)"),
     Setting("KAFKA_TOPIC_PREFIX", "", "all", "prepended to every topic name"),
     Setting("KAFKA_TOPIC_PARTITIONS", "6", "all", "partitions of a topic the relay creates"),
+    Setting(
+        "KAFKA_TOPIC_REPLICATION_FACTOR",
+        "1",
+        "all",
+        "copies of each partition of a topic the relay creates (3 on a production cluster)",
+    ),
     Setting("KAFKA_MAX_POLL_INTERVAL_MS", "10000", "all", "the consumer's rebalance timeout"),
     Setting(
         "KAFKA_MAX_MESSAGE_BYTES",

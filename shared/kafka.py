@@ -73,7 +73,7 @@ def ensure_topic(config: Config, topic: str) -> None:
                     NewTopic(
                         topic,
                         num_partitions=config.topic_partitions,
-                        replication_factor=1,
+                        replication_factor=config.topic_replication_factor,
                         topic_configs={"retention.ms": "-1"},
                     )
                 ]

@@ -28,6 +28,15 @@ def test_bad_settings_are_named(env: dict[str, str], message: str) -> None:
         Config.from_env("goals", env)
 
 
+def test_topics_a_relay_creates_can_be_replicated_on_a_cluster() -> None:
+    env = {"DATABASE_URL": "x"}
+    assert Config.from_env("goals", env).topic_replication_factor == 1
+    env["KAFKA_TOPIC_REPLICATION_FACTOR"] = "3"
+    assert Config.from_env("goals", env).topic_replication_factor == 3
+    with pytest.raises(ConfigError, match="KAFKA_TOPIC_REPLICATION_FACTOR"):
+        Config.from_env("goals", {**env, "KAFKA_TOPIC_REPLICATION_FACTOR": "0"})
+
+
 def test_unknown_service_is_refused() -> None:
     with pytest.raises(ConfigError, match="unknown service"):
         Config.from_env("budget", {"DATABASE_URL": "x"})

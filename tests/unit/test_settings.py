@@ -79,6 +79,13 @@ def test_every_row_of_the_table_is_read_by_the_code() -> None:
     assert sorted(set(BY_NAME) - set(read)) == []
 
 
+def test_every_setting_says_who_reads_it_and_has_a_meaning() -> None:
+    readers = {"all", "web", "gateway", "reports", "cli", "image", "dev stack"}
+    for setting in SETTINGS:
+        assert setting.read_by in readers and setting.meaning, setting.name
+        assert "|" not in setting.meaning + setting.default, setting.name  # a table cell
+
+
 def test_readme_has_the_one_table_made_from_the_settings() -> None:
     readme = (REPO / "README.md").read_text()
     assert settings_table() in readme, "regenerate README's table from shared/config.py"
