@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from services.gateway.domain import keys
 from shared.config import Config, ConfigError, KafkaSecurity
 
 
@@ -161,3 +162,14 @@ def test_kafka_sasl_ssl_is_read_with_its_files_and_mechanism() -> None:
 def test_bad_kafka_security_is_refused_naming_the_setting(env: dict[str, str], named: str) -> None:
     with pytest.raises(ConfigError, match=named):
         kafka(**env)
+
+
+def test_the_config_accepts_every_key_the_gateway_makes() -> None:
+    """shared/ cannot import the gateway's key format: its copy of the shape must agree."""
+    for _ in range(50):
+        key = keys.format_key(keys.new_key_id(), keys.new_secret())
+        gateway = production(
+            "gateway", STYRKORT_INTERNAL_SECRET=STRONG, STYRKORT_ADMIN_BOOTSTRAP_KEY=key
+        )
+        assert gateway.admin_bootstrap_key == key
+    assert keys.parse_key(KEY) is not None  # the tests' key is one too
