@@ -14,7 +14,8 @@ PostgreSQL; exit 0.
 
 Environment: STYRKORT_DEV_DIR (default .dev), DEV_PG_PORT (55432), DEV_KAFKA_PORT (19092),
 DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS (use that PostgreSQL server / Kafka cluster instead),
-GATEWAY_PORT, GOALS_PORT, PLANS_PORT, REPORTS_PORT, LOG_LEVEL, DEV_START_TIMEOUT (seconds, 60).
+GATEWAY_PORT, GOALS_PORT, PLANS_PORT, REPORTS_PORT, LOG_LEVEL, DEV_START_TIMEOUT (seconds, 60),
+DEV_SERVER_MAX_CRASHES (5: a server crashing that often within a minute stops the stack).
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ API_PATHS = {"goals": "goals", "plans": "plans", "reports": "reports", "gateway"
 STOP_GRACE_SECONDS = 10.0
 MAX_BACKOFF_SECONDS = 30.0
 #: A server (PostgreSQL, the broker) that crashes this often within a minute is not restarted
-#: again: something is wrong with it, not with one moment (tests/fault kills it on purpose).
+#: again: something is wrong with it, not with one moment. DEV_SERVER_MAX_CRASHES overrides it
+#: (tests/fault, which kills them on purpose, may hit one several times a minute).
 SERVER_MAX_CRASHES = 5
 PALETTE = (36, 33, 32, 35, 34, 96, 93, 92, 95, 94)  # ANSI colours of the name prefixes
 RED = 31
@@ -411,7 +413,7 @@ class DevStack:
 
     def _server_crashed(self, watch: ServerWatch, what: str, now: float) -> None:
         watch.crashes, delay = backoff_after(watch.crashes, now)
-        if len(watch.crashes) >= SERVER_MAX_CRASHES:
+        if len(watch.crashes) >= int(os.environ.get("DEV_SERVER_MAX_CRASHES", SERVER_MAX_CRASHES)):
             raise StackError(
                 f"{watch.name} {what}, {len(watch.crashes)}x within a minute: giving up, "
                 "stopping everything"

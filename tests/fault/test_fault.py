@@ -57,6 +57,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStackRun]:
         # a killed service must be a quick 503 (retried), not a 30 s wait
         "GATEWAY_UPSTREAM_TIMEOUT": "10",
         "LOG_LEVEL": "WARNING",
+        # our kills are not a failing server: the stack must not give up on them
+        "DEV_SERVER_MAX_CRASHES": str(KILLS + 1),
     }
     run = DevStackRun(tmp_path_factory.mktemp("fault") / "dev", env)
     try:
