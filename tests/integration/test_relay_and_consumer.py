@@ -434,3 +434,32 @@ def test_a_consumer_reads_a_topic_recreated_by_a_broker_restart_from_its_start(
         assert gaps.fetchone() == (0,), "no stream was left with a gap"
         applied = conn.execute("SELECT max(position) FROM consumed_streams").fetchone()
     assert applied == (last,)
+
+
+def test_an_idle_relay_re_feeds_a_broker_that_restarted_empty(
+    make_config: Callable[..., Config],
+    make_runtime: Callable[..., Runtime],
+    own_broker: EmbeddedBroker,
+) -> None:
+    """A relay with nothing new to send meets no broker error, so nothing used to tell it the
+    restarted broker lost its topic (tests/fault found the gateway's key event missing from
+    gateway.events): it checks every TOPIC_CHECK_SECONDS."""
+    goals = make_runtime(
+        "goals", make_config("goals", kafka_bootstrap_servers=own_broker.bootstrap_servers)
+    )
+    relay = Relay(goals.config, goals.store, batch_size=100)
+    stop = threading.Event()
+    thread = threading.Thread(target=relay.run, args=(stop, 0.2))
+    thread.start()
+    try:
+        last = add_units(goals, 20)
+        wait_for(lambda: len(topic_events(goals.config)) == last, 30, "the events on the topic")
+        own_broker.kill()
+        own_broker.start()  # empty; no event is appended from here on
+        wait_for(
+            lambda: len(topic_events(goals.config)) >= last, 60, "the relay to re-feed the topic"
+        )
+    finally:
+        stop.set()
+        thread.join(30)
+    assert_complete_and_ordered(topic_events(goals.config), last)
