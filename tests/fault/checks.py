@@ -10,16 +10,19 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import psycopg
 from psycopg import sql
 
 from bench.gateway import REPO, DevStackRun
 from bench.load import Accepted
+from services.goals.app import DEFINITION as GOALS
 from services.plans.app import DEFINITION as PLANS
 from services.reports.app import DEFINITION as REPORTS
 from shared import envelope
@@ -239,3 +242,25 @@ def applied_behind(
             if src == source and heads.get(stream) != version:
                 wrong.append(f"{src} {stream}: applied v{version}, source has {heads.get(stream)}")
     return wrong
+
+
+# -- (c) the services' own read models equal their rebuild, run through the gateway ------------
+
+
+def own_tables(service: str) -> list[str]:
+    definition = CONSUMERS.get(service) or GOALS
+    return list(dict.fromkeys(t for p in definition.own_projections() for t in p.tables))
+
+
+def rebuild_own(admin: httpx.Client, service: str, timeout: float = 300.0) -> dict[str, Any]:
+    """The admin's rebuild of a service's own read models through the gateway, to its end."""
+    started = admin.post(f"/api/v1/admin/{service}/rebuild")
+    assert started.status_code == 202, started.text
+    job: dict[str, Any] = started.json()
+    deadline = time.monotonic() + timeout
+    while job["state"] not in ("done", "failed"):
+        assert time.monotonic() < deadline, f"the rebuild of {service} did not end: {job}"
+        time.sleep(0.5)
+        job = admin.get(f"/api/v1/admin/{service}/rebuild/{job['id']}").json()
+    assert job["state"] == "done", job
+    return job
