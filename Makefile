@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install system-deps run test lint unit integration bench format clean
+.PHONY: install system-deps run test test-fault soak lint unit integration bench format clean
 
 # The native libraries WeasyPrint lays out the annual report's PDF with (Pango, HarfBuzz's
 # subsetter) and a font, and the Chromium the browser tests drive (tests/browser, docs/adr/0018;
@@ -35,6 +35,17 @@ run: $(STAMP)
 ## Lint, type-check, then every test (unit, integration, e2e, browser).
 test: lint
 	$(BIN)/python -m pytest -p no:cacheprovider
+
+## Fault injection: 20 random SIGKILLs under load, then the data checked (`make test` runs a
+## short version). FAULT_SEED=N replays a run's kills.
+FAULT_KILLS ?= 20
+test-fault: $(STAMP)
+	FAULT_KILLS=$(FAULT_KILLS) $(BIN)/python -m pytest -p no:cacheprovider tests/fault
+
+## Steady mixed load on the dev stack for MINUTES; writes bench/results/soak.md and soak.svg.
+MINUTES ?= 30
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak --minutes $(MINUTES)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

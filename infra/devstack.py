@@ -6,12 +6,16 @@ gets its own database and is migrated, then its web app (gunicorn), relay and co
 child processes whose lines are shown behind a coloured name, as foreman does (and kept in
 `.dev/logs/`). Once they all answer, the services are seeded in order (goals first): a seed may
 wait for another service's seeded data to reach it over Kafka, as reports' does. A crashed app
-process is restarted with backoff; if PostgreSQL or the broker dies, everything stops. Ctrl-C or
-SIGTERM stops the apps, then the broker, then PostgreSQL; exit 0.
+process is restarted with backoff, and so are a crashed PostgreSQL (same data dir and port: the
+durable data survives) and a crashed broker (same port, empty again: the relays re-feed it), each
+with a loud line; the stack gives up, and stops everything, only when a server crashed
+SERVER_MAX_CRASHES times within a minute. Ctrl-C or SIGTERM stops the apps, then the broker, then
+PostgreSQL; exit 0.
 
 Environment: STYRKORT_DEV_DIR (default .dev), DEV_PG_PORT (55432), DEV_KAFKA_PORT (19092),
 DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS (use that PostgreSQL server / Kafka cluster instead),
-GATEWAY_PORT, GOALS_PORT, PLANS_PORT, REPORTS_PORT, LOG_LEVEL, DEV_START_TIMEOUT (seconds, 60).
+GATEWAY_PORT, GOALS_PORT, PLANS_PORT, REPORTS_PORT, LOG_LEVEL, DEV_START_TIMEOUT (seconds, 60),
+DEV_SERVER_MAX_CRASHES (5: a server crashing that often within a minute stops the stack).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import time
 import traceback
 import urllib.request
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -52,6 +57,10 @@ WORKERS = {
 API_PATHS = {"goals": "goals", "plans": "plans", "reports": "reports", "gateway": "openapi.json"}
 STOP_GRACE_SECONDS = 10.0
 MAX_BACKOFF_SECONDS = 30.0
+#: A server (PostgreSQL, the broker) that crashes this often within a minute is not restarted
+#: again: something is wrong with it, not with one moment. DEV_SERVER_MAX_CRASHES overrides it
+#: (tests/fault, which kills them on purpose, may hit one several times a minute).
+SERVER_MAX_CRASHES = 5
 PALETTE = (36, 33, 32, 35, 34, 96, 93, 92, 95, 94)  # ANSI colours of the name prefixes
 RED = 31
 
@@ -127,6 +136,23 @@ class Child:
     restart_at: float | None = None
 
 
+@dataclass
+class ServerWatch:
+    """A server the stack restarts when it dies: PostgreSQL or the broker."""
+
+    name: str
+    restart: Callable[[], None]
+    crashes: list[float] = field(default_factory=list)
+    restart_at: float | None = None
+
+
+def backoff_after(crashes: list[float], now: float) -> tuple[list[float], float]:
+    """The crashes of the last minute, now included, and how long to wait before the restart:
+    1 s after one crash, doubling with each further crash, at most MAX_BACKOFF_SECONDS."""
+    recent = [t for t in crashes if now - t < 60] + [now]
+    return recent, min(2.0 ** (len(recent) - 1), MAX_BACKOFF_SECONDS)
+
+
 class DevStack:
     def __init__(self, dev_dir: Path, console: Console) -> None:
         self.dev_dir = dev_dir
@@ -135,6 +161,7 @@ class DevStack:
         self.broker: EmbeddedBroker | None = None
         self.children: list[Child] = []
         self.admin_key: str | None = None
+        self.servers: list[ServerWatch] = []
 
     # -- start ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -175,25 +202,39 @@ class DevStack:
         data_dir = self.dev_dir / "pgdata"
         if port_open(port) and not (data_dir / "postmaster.pid").exists():
             raise StackError(f"port {port} is in use: set DEV_PG_PORT, or DATABASE_URL to use it")
-        log = self._pipe("postgres")
-        self.pg = EmbeddedPostgres(data_dir, port, durable=True, log=log)
+        self.pg = EmbeddedPostgres(data_dir, port, durable=True)
+        self._run_postgres()
+        self.servers.append(ServerWatch("postgres", self._run_postgres))
+        return self.pg.url()
+
+    def _run_postgres(self) -> None:
+        """Start (or, after a crash, start again) the embedded PostgreSQL on its data dir."""
+        assert self.pg is not None
+        self.pg.log = log = self._pipe("postgres")
         try:
             self.pg.start()
         finally:
             log.close()  # the server holds its own copy
-        return self.pg.url()
+            self.pg.log = None
 
     def _start_broker(self) -> str:
         if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
             return os.environ["KAFKA_BOOTSTRAP_SERVERS"]
-        log = self._pipe("kafka")
-        self.broker = EmbeddedBroker(int(os.environ.get("DEV_KAFKA_PORT", "19092")), log=log)
+        self.broker = EmbeddedBroker(int(os.environ.get("DEV_KAFKA_PORT", "19092")))
+        self._run_broker()
+        self.servers.append(ServerWatch("kafka", self._run_broker))
+        return self.broker.bootstrap_servers
+
+    def _run_broker(self) -> None:
+        """Start (or, after a crash, start again, empty) the embedded broker on its port."""
+        assert self.broker is not None
+        self.broker.log = log = self._pipe("kafka")
         try:
             self.broker.start()
         finally:
             log.close()
+            self.broker.log = None
         self._remember_pids()
-        return self.broker.bootstrap_servers
 
     def _pipe(self, name: str) -> IO[bytes]:
         """The write end of a pipe whose lines the console shows as `name`."""
@@ -330,12 +371,11 @@ class DevStack:
 
     # -- run --------------------------------------------------------------------------------
     def supervise(self) -> None:
-        """Restart crashed app processes with backoff; raise if PostgreSQL or the broker dies."""
+        """Restart crashed servers and app processes with backoff; raise if a server keeps
+        crashing (SERVER_MAX_CRASHES within a minute)."""
         while True:
-            for name, server in (("postgres", self.pg), ("kafka", self.broker)):
-                if server and server.proc and server.proc.poll() is not None:
-                    code = server.proc.returncode
-                    raise StackError(f"{name} exited unexpectedly with {code}: stopping everything")
+            for watch in self.servers:
+                self._watch_server(watch)
             now = time.monotonic()
             for child in self.children:
                 assert child.proc is not None
@@ -346,11 +386,50 @@ class DevStack:
                     self._schedule_restart(child, now)
             time.sleep(0.5)
 
+    def _watch_server(self, watch: ServerWatch) -> None:
+        """Notice a dead server and restart it when its backoff is over. The apps ride it out
+        on their own: pools reconnect, the relays re-feed an empty broker, consumers skip what
+        they applied."""
+        server = self.pg if watch.name == "postgres" else self.broker
+        if server is None:
+            return
+        now = time.monotonic()
+        if watch.restart_at is None:
+            if server.proc is None or server.proc.poll() is None:
+                return
+            code = server.proc.returncode
+            self._server_crashed(watch, f"EXITED unexpectedly with {code}", now)
+            return
+        if now < watch.restart_at:
+            return
+        self.console.line("devstack", f"restarting {watch.name}", loud=True)
+        try:
+            watch.restart()
+        except (RuntimeError, TimeoutError, OSError) as exc:
+            self._server_crashed(watch, f"did not start again ({exc})", time.monotonic())
+            return
+        watch.restart_at = None
+        self.console.line("devstack", f"{watch.name} is back", loud=True)
+
+    def _server_crashed(self, watch: ServerWatch, what: str, now: float) -> None:
+        watch.crashes, delay = backoff_after(watch.crashes, now)
+        if len(watch.crashes) >= int(os.environ.get("DEV_SERVER_MAX_CRASHES", SERVER_MAX_CRASHES)):
+            raise StackError(
+                f"{watch.name} {what}, {len(watch.crashes)}x within a minute: giving up, "
+                "stopping everything"
+            )
+        watch.restart_at = now + delay
+        self.console.line(
+            "devstack",
+            f"{watch.name} {what} ({len(watch.crashes)}x in the last minute); restarting it in"
+            f" {delay:.0f} s",
+            loud=True,
+        )
+
     def _schedule_restart(self, child: Child, now: float) -> None:
         assert child.proc is not None
         _signal_group(child.proc, signal.SIGKILL)  # e.g. gunicorn workers of a crashed master
-        child.crashes = [t for t in child.crashes if now - t < 60] + [now]
-        delay = min(2.0 ** (len(child.crashes) - 1), MAX_BACKOFF_SECONDS)
+        child.crashes, delay = backoff_after(child.crashes, now)
         child.restart_at = now + delay
         self.console.line(
             "devstack",

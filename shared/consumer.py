@@ -379,6 +379,7 @@ class Consumer:
 
     def _poll_loop(self, consumer: KafkaConsumer, stop: threading.Event) -> None:
         backoff = 0.5
+        topic_ids: dict[str, Any] = {}
         while not stop.is_set():
             try:
                 batches = consumer.poll(timeout_ms=500)
@@ -387,6 +388,8 @@ class Consumer:
                 log.warning("consumer: poll failed (%s); reconnecting", type(exc).__name__)
                 stop.wait(backoff)
                 return
+            if self._read_recreated_again(consumer, topic_ids):
+                continue  # this poll's records came from old offsets of a new topic: dropped
             records = [r for batch in batches.values() for r in batch]
             if not records:
                 continue
@@ -409,6 +412,32 @@ class Consumer:
             except (CommitFailedError, KafkaError) as exc:
                 # Harmless: the database knows what was applied; re-delivery is skipped.
                 log.warning("consumer: offset commit failed (%s)", type(exc).__name__)
+
+    def _read_recreated_again(self, consumer: KafkaConsumer, topic_ids: dict[str, Any]) -> bool:
+        """A topic recreated under us (the dev broker restarted empty and the relay re-fed it;
+        a topic deleted and created again) holds other records at the offsets we were at:
+        going on from there would skip events. Its id changed, so read it again from the
+        start; what was applied is skipped by version. True when a topic was recreated."""
+        cluster = consumer._client.cluster  # kafka-python keeps the topics' ids there
+        recreated = []
+        for topic in self.topics:
+            now = cluster.topic_id(topic)
+            if now is None:
+                continue
+            if topic_ids.setdefault(topic, now) != now:
+                topic_ids[topic] = now
+                recreated.append(topic)
+        if not recreated:
+            return False
+        log.warning(
+            "consumer: topic %s was recreated (a broker that restarted empty?): reading it "
+            "again from the start; what was applied is skipped",
+            ", ".join(recreated),
+        )
+        again = [tp for tp in consumer.assignment() if tp.topic in recreated]
+        if again:
+            consumer.seek_to_beginning(*again)
+        return True
 
 
 def rebuild_consumer_read_models(

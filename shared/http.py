@@ -19,11 +19,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import flask_smorest
-from flask import Flask, Response, g, request
+import psycopg
+from flask import Flask, Response, g, has_request_context, request
 from flask_smorest import Api
 from marshmallow import RAISE, Schema
 from psycopg.types.json import Jsonb
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
@@ -43,6 +44,7 @@ from shared.logs import correlation_id
 from shared.replays import ReplayGuard
 from shared.runtime import Runtime
 from shared.store import ConcurrencyError
+from shared.uow import BEFORE_COMMIT
 
 log = logging.getLogger(__name__)
 #: marshmallow's message for a field the schema does not have
@@ -222,6 +224,21 @@ def register_error_handlers(app: Flask) -> None:
         # e.g. 405 keeps its Allow header; the framework's body is replaced by the problem
         kept = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
         return problem(status, exc.name, exc.description or exc.name, fields, headers=kept)
+
+    @app.errorhandler(psycopg.OperationalError)
+    @app.errorhandler(psycopg.InterfaceError)
+    @app.errorhandler(PoolTimeout)
+    def _database_unavailable(exc: Exception) -> Response:
+        """The database is down or restarting (its connections broke): an outage, not a bug.
+        The command did not commit, or, if it did, its Idempotency-Key says so to a retry."""
+        log.warning("database unavailable: %s: %s", type(exc).__name__, exc)
+        return problem(
+            503,
+            "Service unavailable",
+            "the service's database does not answer right now; retry in a moment (with the "
+            "same Idempotency-Key)",
+            headers={"Retry-After": "1"},
+        )
 
     @app.errorhandler(Exception)
     def _bug(exc: Exception) -> Response:
@@ -478,6 +495,32 @@ def idempotency_hash() -> str:
     return hashlib.sha256(head + b"\n" + request.get_data(cache=True)).hexdigest()
 
 
+#: The answer to a retry whose first request applied its command but recorded no answer.
+APPLIED_WITHOUT_ANSWER = (
+    "the command of this Idempotency-Key was applied once, but its answer was not recorded "
+    "(the service stopped right after): it is not run again; read the entity instead"
+)
+
+
+def mark_key_applied(conn: psycopg.Connection[Any]) -> None:
+    """In the transaction of a command's append: its request's Idempotency-Key was applied.
+    The mark commits with the events or not at all, so a key whose command committed is never
+    released to run it again, whatever happens before its answer is stored."""
+    if not has_request_context():
+        return
+    claim = g.get("idempotency")
+    if claim is not None:
+        key, actor = claim
+        conn.execute(
+            "UPDATE idempotency_keys SET applied_at = now() "
+            "WHERE actor = %s AND key = %s AND status = 0",
+            [actor, key],
+        )
+
+
+BEFORE_COMMIT.append(mark_key_applied)
+
+
 def _json_default(value: Any) -> str:
     return str(value)  # dates and decimals of a loaded body: access checks read only ids
 
@@ -529,7 +572,7 @@ def install_idempotency(app: Flask, pool: ConnectionPool[Any]) -> None:
                    VALUES (%(key)s, %(actor)s, %(hash)s, 0, %(role)s, %(scope)s)
                    ON CONFLICT (actor, key) DO UPDATE SET
                      request_hash = excluded.request_hash, status = 0, body = NULL,
-                     headers = '{}', created_at = now(), role = excluded.role,
+                     headers = '{}', created_at = now(), applied_at = NULL, role = excluded.role,
                      scope = excluded.scope, entity_type = NULL, entity_id = NULL,
                      access_body = NULL
                      WHERE (idempotency_keys.created_at
@@ -538,6 +581,7 @@ def install_idempotency(app: Flask, pool: ConnectionPool[Any]) -> None:
                                  OR idempotency_keys.created_at
                                       < now() - make_interval(secs => %(lease)s)))
                         OR (idempotency_keys.status = 0
+                            AND idempotency_keys.applied_at IS NULL
                             AND idempotency_keys.request_hash = excluded.request_hash
                             AND idempotency_keys.created_at
                                   < now() - make_interval(secs => %(lease)s))
@@ -556,7 +600,8 @@ def install_idempotency(app: Flask, pool: ConnectionPool[Any]) -> None:
                 return None
             row = conn.execute(
                 "SELECT request_hash, status, body, headers, role, scope, entity_type, "
-                "entity_id, access_body FROM idempotency_keys WHERE actor = %s AND key = %s",
+                "entity_id, access_body, applied_at FROM idempotency_keys "
+                "WHERE actor = %s AND key = %s",
                 [actor, key],
             ).fetchone()
         if row is None:  # released by its first request between the two statements
@@ -566,7 +611,7 @@ def install_idempotency(app: Flask, pool: ConnectionPool[Any]) -> None:
     def may_replay(runtime: Runtime, row: tuple[Any, ...]) -> None:
         """Forbidden unless the caller may still run the command whose answer this is."""
         who: identity_mod.Identity = g.identity
-        role, scope, entity_type, entity_id, access_body = row[4:]
+        role, scope, entity_type, entity_id, access_body = row[4:9]
         writes_all = runtime.access.writes_anywhere(who)  # readers, auditors: Forbidden
         if who.role == "admin":
             return
@@ -608,6 +653,8 @@ def install_idempotency(app: Flask, pool: ConnectionPool[Any]) -> None:
                 "this Idempotency-Key was used for a different request; use a new key",
                 {"Idempotency-Key": ["reused for a different request"]},
             )
+        if status == 0 and row[9] is not None:
+            raise RuleViolation(APPLIED_WITHOUT_ANSWER)
         if status == 0:
             raise RuleViolation("the first request with this Idempotency-Key is still running")
         may_replay(runtime, row)
@@ -627,8 +674,10 @@ def install_idempotency(app: Flask, pool: ConnectionPool[Any]) -> None:
         status = response.status_code
         with pool.connection() as conn:
             if not (200 <= status < 300 or status in KEPT_ERRORS):
-                conn.execute(
-                    "DELETE FROM idempotency_keys WHERE actor = %s AND key = %s", [actor, key]
+                conn.execute(  # a command that was applied keeps its key (never run twice)
+                    "DELETE FROM idempotency_keys WHERE actor = %s AND key = %s "
+                    "AND applied_at IS NULL",
+                    [actor, key],
                 )
                 return response
             entity_type, entity_id, access_body = access or (None, None, None)
@@ -660,7 +709,8 @@ def install_idempotency(app: Flask, pool: ConnectionPool[Any]) -> None:
         if claim is not None:  # the request died before an answer: let a retry run it
             with pool.connection() as conn:
                 conn.execute(
-                    "DELETE FROM idempotency_keys WHERE actor = %s AND key = %s AND status = 0",
+                    "DELETE FROM idempotency_keys WHERE actor = %s AND key = %s AND status = 0 "
+                    "AND applied_at IS NULL",
                     list(reversed(claim)),
                 )
 

@@ -53,6 +53,9 @@ log = logging.getLogger(__name__)
 RELAY_LOCK = 7_151_000_003
 #: Batches sent but not yet acknowledged, at most (plus the one being sent).
 MAX_BATCHES_IN_FLIGHT = 3
+#: How often an idle relay asks whether its topic lost what it was sent (a broker that
+#: restarted empty): a relay with nothing to send meets no error that would tell it.
+TOPIC_CHECK_SECONDS = 10.0
 
 
 class CheckpointMoved(Exception):
@@ -412,6 +415,7 @@ class Relay:
             conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
             backoff = 0.5
             healthy = False
+            checked = time.monotonic()
             while not stop.is_set():
                 try:
                     if not healthy:
@@ -419,9 +423,13 @@ class Relay:
                         self.refeed_if_topic_lost(conn)
                         healthy = True
                         backoff = 0.5
+                        checked = time.monotonic()
                     self.catch_up(conn)
                     for _ in conn.notifies(timeout=idle_wait, stop_after=1):
                         pass
+                    if time.monotonic() - checked > TOPIC_CHECK_SECONDS:
+                        self.refeed_if_topic_lost(conn)  # e.g. the gateway's, idle for hours
+                        checked = time.monotonic()
                 except DeliveryBlocked as blocked:
                     if blocked.new:  # once; then it waits, asking nothing of the broker
                         log.error(

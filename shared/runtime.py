@@ -67,6 +67,8 @@ class Runtime:
             max_size=pool_size,
             open=True,
             name=f"{config.service}-pool",
+            # a connection broken by a PostgreSQL restart is replaced, not handed to a request
+            check=ConnectionPool.check_connection,
         )
 
     def uow(self) -> UnitOfWork:

@@ -21,6 +21,11 @@ from shared.store import EventStore
 
 log = logging.getLogger(__name__)
 
+#: Called with the connection of a unit of work that appended, in its transaction, just before
+#: it commits: shared/http.py records there that the request's Idempotency-Key was applied, so
+#: that the record commits with the events or not at all.
+BEFORE_COMMIT: list[Callable[[psycopg.Connection[Any]], None]] = []
+
 
 class Projection(ABC):
     """Keeps read-model tables up to date from events; the tables are its alone."""
@@ -50,6 +55,7 @@ class UnitOfWork:
         self.projections = projections
         self._conn: psycopg.Connection[Any] | None = None
         self._transaction: Any = None
+        self._appended = False
         #: the caller's access check (shared/access.py CommandGuard), None for the system's
         #: own commands (seed, consumers' reactions)
         self.guard: Any = None
@@ -65,6 +71,7 @@ class UnitOfWork:
         self._conn = self._conn_cm.__enter__()
         self._transaction = self._conn.transaction()
         self._transaction.__enter__()
+        self._appended = False
         if self.guard is not None:
             try:
                 self.guard.entered(self._conn)
@@ -80,7 +87,17 @@ class UnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         try:
+            failed: BaseException | None = None
+            if exc_type is None and self._appended:
+                try:
+                    for hook in BEFORE_COMMIT:
+                        hook(self.conn)
+                except BaseException as error:  # roll back: the events and the record both
+                    failed = error
+                    exc_type, exc, tb = type(error), error, error.__traceback__
             self._transaction.__exit__(exc_type, exc, tb)
+            if failed is not None:
+                raise failed
         finally:
             self._conn_cm.__exit__(exc_type, exc, tb)
             self._conn = None
@@ -107,6 +124,7 @@ class UnitOfWork:
             self.conn, stream_id, stream_type, expected_version, events, metadata
         )
         apply_all(self.conn, self.projections, recorded)
+        self._appended = True
         return recorded
 
 

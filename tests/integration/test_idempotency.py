@@ -205,3 +205,60 @@ def test_an_answer_given_before_any_access_check_is_replayed_only_to_the_same_au
         UNITS, {"name": "X"}, headers=key("a-1")
     )
     assert admin.status_code == 422 and replayed(admin)
+
+
+# -- a command applied whose answer was never recorded (tests/fault found it) ------------------
+
+
+def test_a_command_applied_without_a_recorded_answer_is_never_run_again(
+    app: Any, goals: Runtime
+) -> None:
+    """The service dies (or its database does) after the command's commit and before its
+    answer is stored: the client saw no answer and retries with the key. Before the fix the
+    key was released (a 500 deletes it) and the retry made a second goal."""
+    seed(goals)
+    editor = SignedClient(app, EDITOR)
+    body = {**OPERATIONAL, "derived_from": [STRATEGIC]}
+    dying = {"on": True}
+
+    @app.after_request
+    def die_after_the_commit(response: Any) -> Any:  # runs before the answer is recorded
+        if dying["on"]:
+            raise RuntimeError("the process died before recording the answer")
+        return response
+
+    before = events(goals)
+    lost = editor.post(GOALS, body, headers=key("lost-1"))
+    assert lost.status_code == 500
+    assert events(goals) == before + 1, "the command was applied"
+    dying["on"] = False
+    retry = editor.post(GOALS, body, headers=key("lost-1"))
+    assert retry.status_code == 409, retry.get_json()
+    assert "applied once" in retry.get_json()["detail"]
+    assert events(goals) == before + 1, "the retry did not run the command again"
+
+
+def test_a_killed_first_requests_key_is_not_taken_over_after_its_lease_once_applied(
+    app: Any, goals: Runtime
+) -> None:
+    """A worker killed after the commit leaves its claim running (status 0); after the lease
+    a retry may take a claim over only if its command never committed."""
+    seed(goals)
+    editor = SignedClient(app, EDITOR)
+    body = {**OPERATIONAL, "derived_from": [STRATEGIC], "title": "Fler läser"}
+    assert editor.post(GOALS, body, headers=key("killed-1")).status_code == 201
+    assert editor.post(GOALS, {**body, "title": "Inte körd"}, headers=key("killed-2")).status_code
+    with connect(goals) as conn:  # as the killed worker left them, long ago
+        conn.execute(
+            "UPDATE idempotency_keys SET status = 0, body = NULL, "
+            "created_at = now() - interval '10 minutes'"
+        )
+        conn.execute("UPDATE idempotency_keys SET applied_at = NULL WHERE key = 'killed-2'")
+    before = events(goals)
+    retry = editor.post(GOALS, body, headers=key("killed-1"))
+    assert retry.status_code == 409 and "applied once" in retry.get_json()["detail"]
+    assert events(goals) == before
+    # a claim whose command never committed is taken over and run
+    anew = editor.post(GOALS, {**body, "title": "Inte körd"}, headers=key("killed-2"))
+    assert anew.status_code == 201 and not replayed(anew)
+    assert events(goals) == before + 1
