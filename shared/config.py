@@ -528,6 +528,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PLANS_PORT", "8082", "dev stack", "plans' port"),
     Setting("REPORTS_PORT", "8083", "dev stack", "reports' port"),
     Setting("DEV_START_TIMEOUT", "60", "dev stack", "seconds to wait for the stack to answer"),
+    Setting(
+        "DEV_SERVER_MAX_CRASHES",
+        "5",
+        "dev stack",
+        "crashes of PostgreSQL or the broker within a minute after which the stack stops "
+        "instead of restarting it",
+    ),
     Setting("NO_COLOR", "", "dev stack", "set: no colours in the dev stack's output"),
 )
 
