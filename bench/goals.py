@@ -189,6 +189,12 @@ def build_structure(runtime: Runtime, strategic: int = 60, per_strategic: int = 
     return world
 
 
+def decided_in_round(r: int) -> dt.date:
+    """The day round r's decisions are dated: spread over 2023-2026, never after TODAY (a
+    decision dated in the future is refused; round 11 would have been 1 December 2026)."""
+    return min(dt.date(2023 + r % 4, 1 + r % 12, 1), TODAY)
+
+
 def history_rounds(world: World) -> Iterator[list[tuple[str, str, int, list[Any]]]]:
     """Rounds of further history, each one transaction: (stream, type, version, events).
 
@@ -203,7 +209,7 @@ def history_rounds(world: World) -> Iterator[list[tuple[str, str, int, list[Any]
         for i, ind in enumerate(world.indicators):
             owning = world.goals[ind.goal_id]
             owner = world.unit(owning.owner_unit_id)
-            decided = decision_by(owner, dt.date(2023 + r % 4, 1 + r % 12, 1), r)
+            decided = decision_by(owner, decided_in_round(r), r)
             decider = Decider.of_unit(owner.id, owner.kind, owner.name)
             events = []
             for year in YEARS:
@@ -217,7 +223,7 @@ def history_rounds(world: World) -> Iterator[list[tuple[str, str, int, list[Any]
         for g in list(world.goals.values())[r % 4 :: 4]:
             owner = world.unit(g.owner_unit_id)
             content = GoalContent(f"{g.content.title.split(' (')[0]} (rev {r})", f"Revision {r}")
-            decided_on = dt.date(2023 + r % 4, 1 + r % 12, 1)
+            decided_on = decided_in_round(r)
             events = g.revise(
                 content,
                 g.placement,
