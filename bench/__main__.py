@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import traceback
@@ -160,6 +161,7 @@ def main(argv: list[str]) -> int:
     for name, module_argv in plan.items():
         run.modules.append(run_module(name, module_argv))
         run.seconds = time.perf_counter() - started
+    run.load_end = [round(x, 2) for x in os.getloadavg()]
     print()
     print(table.terminal(run))
     if args.name is None:

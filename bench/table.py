@@ -131,6 +131,8 @@ class Run:
     sizes: str
     modules: list[ModuleRun] = field(default_factory=list)
     seconds: float = 0.0
+    #: the load average when the run ended (its own work included), beside the start's
+    load_end: list[float] | None = None
 
     @property
     def rows(self) -> list[Figure]:
@@ -248,7 +250,13 @@ def header_lines(run: Run) -> list[str]:
         f" started {run.started}, {run.seconds / 60:.1f} min in all",
         f"sizes: {run.sizes}",
         f"machine: {m['cores']} cores, {m['memory_gb']} GB, {m['cpu']}; load average at start "
-        f"{load}; Python {m['python']}, {m['system']}",
+        f"{load}"
+        + (
+            f" (at the end, the run's own work included: {run.load_end[0]:.2f})"
+            if run.load_end
+            else ""
+        )
+        + f"; Python {m['python']}, {m['system']}",
         f"commit: {head} {c.get('subject') or ''}".rstrip(),
     ]
     if m["load_average"][0] > 0.5 * (m["cores"] or 1):
@@ -306,6 +314,7 @@ def as_json(run: Run) -> dict[str, Any]:
         "seconds": round(run.seconds, 1),
         "sizes": run.sizes,
         "machine": run.machine,
+        "load_average_end": run.load_end,
         "commit": run.commit,
         "modules": [
             {"name": m.name, "seconds": round(m.seconds, 1), "error": m.error} for m in run.modules

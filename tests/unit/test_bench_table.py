@@ -101,7 +101,11 @@ def test_the_terminal_table_has_one_aligned_row_per_figure() -> None:
 
 def test_the_header_says_a_quick_run_is_smoke_and_a_busy_machine_is_shared() -> None:
     quiet = table.terminal(made_up_run())
-    busy_quick = table.terminal(made_up_run(quick=True, load=3.5))
+    busy = made_up_run(quick=True, load=3.5)
+    busy.load_end = [2.75, 2.0, 1.0]
+    busy_quick = table.terminal(busy)
+    assert "at the end, the run's own work included: 2.75" in busy_quick
+    assert table.as_json(busy)["load_average_end"] == [2.75, 2.0, 1.0]
     assert "QUICK" not in quiet and "shared with other work" not in quiet
     assert "QUICK run (small sizes: smoke, not evidence)" in busy_quick
     assert "sizes: foundation --events 5000" in busy_quick
