@@ -79,7 +79,7 @@ SIZES: dict[str, tuple[list[str], list[str]]] = {
     "rules": ([], []),
     "rebuild": (["--events", "100000", "--seconds", "6"], ["--events", "10000", "--seconds", "2"]),
     "reports": (
-        ["--events", "1000000", "--runs", "50", "--seconds", "15"],
+        ["--events", "1000000", "--consumed-events", "200000", "--runs", "50", "--seconds", "15"],
         ["--events", "10000", "--runs", "5", "--seconds", "2", "--indicators", "200"],
     ),
     "kolada": (["--kpis", "1000", "--years", "10"], ["--kpis", "50", "--years", "3"]),
