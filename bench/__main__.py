@@ -84,14 +84,14 @@ SIZES: dict[str, tuple[list[str], list[str]]] = {
     ),
     "kolada": (["--kpis", "1000", "--years", "10"], ["--kpis", "50", "--years", "3"]),
     "wheel": (["--runs", "20"], ["--runs", "3", "--indicators", "100"]),
-    "annual": (["--runs", "2"], ["--runs", "1", "--small"]),
-    "gateway": (["--requests", "1500"], ["--requests", "100"]),
+    "annual": (["--runs", "1"], ["--runs", "1", "--small"]),
+    "gateway": (["--requests", "1000"], ["--requests", "100"]),
     "gateway_feed": (["--events", "40000"], ["--events", "4000"]),
     "warehouse": (
         ["--events", "1000000", "--runs", "3", "--no-verify"],
         ["--events", "20000", "--runs", "1", "--no-verify", "--only", "export"],
     ),
-    "web": (["--runs", "20"], ["--runs", "3", "--small"]),
+    "web": (["--runs", "10"], ["--runs", "3", "--small"]),
 }
 
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -190,9 +190,10 @@ def build_structure(runtime: Runtime, strategic: int = 60, per_strategic: int = 
 
 
 def decided_in_round(r: int) -> dt.date:
-    """The day round r's decisions are dated: spread over 2023-2026, never after TODAY (a
-    decision dated in the future is refused; round 11 would have been 1 December 2026)."""
-    return min(dt.date(2023 + r % 4, 1 + r % 12, 1), TODAY)
+    """The day round r's decisions are dated: a week after the last round's, from the
+    adoptions on (a revision may not predate the goal's last decision), never after TODAY (a
+    decision dated in the future is refused)."""
+    return min(dt.date(2023, 3, 1) + dt.timedelta(weeks=r), TODAY)
 
 
 def history_rounds(world: World) -> Iterator[list[tuple[str, str, int, list[Any]]]]:
