@@ -156,6 +156,7 @@ def main(argv: list[str]) -> int:
         machine=table.machine(),
         commit=table.commit(),
         sizes=sizes_text(plan),
+        custom=args.name is not None and bool(rest),
     )
     started = time.perf_counter()
     for name, module_argv in plan.items():

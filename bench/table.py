@@ -133,6 +133,8 @@ class Run:
     seconds: float = 0.0
     #: the load average when the run ended (its own work included), beside the start's
     load_end: list[float] | None = None
+    #: sizes given on the command line rather than make bench's (`python -m bench NAME ...`)
+    custom: bool = False
 
     @property
     def rows(self) -> list[Figure]:
@@ -241,13 +243,18 @@ def cells(figure: Figure) -> list[str]:
 HEADERS = ["module", "figure", "value", "unit", "compared with", "ratio", "target", "met"]
 
 
+def kind_of(run: Run) -> str:
+    if run.custom:
+        return "Run with the sizes given on the command line"
+    return "QUICK run (small sizes: smoke, not evidence)" if run.quick else "Full run"
+
+
 def header_lines(run: Run) -> list[str]:
     m, c = run.machine, run.commit
     head = (c["head"] or "unknown")[:12] + (" (dirty)" if c.get("dirty") else "")
     load = ", ".join(f"{x:.2f}" for x in m["load_average"])
     lines = [
-        f"{'QUICK run (small sizes: smoke, not evidence)' if run.quick else 'Full run'}"
-        f" started {run.started}, {run.seconds / 60:.1f} min in all",
+        f"{kind_of(run)} started {run.started}, {run.seconds / 60:.1f} min in all",
         f"sizes: {run.sizes}",
         f"machine: {m['cores']} cores, {m['memory_gb']} GB, {m['cpu']}; load average at start "
         f"{load}"
@@ -310,6 +317,7 @@ def as_json(run: Run) -> dict[str, Any]:
     return {
         "schema": SCHEMA,
         "quick": run.quick,
+        "custom_sizes": run.custom,
         "started": run.started,
         "seconds": round(run.seconds, 1),
         "sizes": run.sizes,

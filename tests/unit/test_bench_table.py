@@ -110,6 +110,10 @@ def test_the_header_says_a_quick_run_is_smoke_and_a_busy_machine_is_shared() -> 
     assert "QUICK run (small sizes: smoke, not evidence)" in busy_quick
     assert "sizes: foundation --events 5000" in busy_quick
     assert "shared with other work" in busy_quick
+    given = made_up_run()
+    given.custom = True
+    assert table.terminal(given).startswith("Run with the sizes given on the command line")
+    assert table.as_json(given)["custom_sizes"] is True
 
 
 def test_markdown_is_one_table_with_pipes_escaped() -> None:
