@@ -59,8 +59,11 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(BIN)/python -m pytest tests/integration tests/e2e tests/browser
 
+## Every benchmark, one table, written to bench/results/latest.md and .json (QUICK=1: small
+## sizes, within 3 minutes; the full run within 25 minutes on 2 cores).
+QUICK ?=
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(if $(filter-out 0,$(QUICK)),--quick)
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -34,6 +34,7 @@ from typing import Any
 import psycopg
 
 from bench.reports import META, READER, SECRET, BulkLog, municipality, result_history
+from bench.table import Figure, at_most, record
 from infra.embedded import EmbeddedPostgres, free_port
 from services.reports import documents, handlers, known
 from services.reports.app import DEFINITION as REPORTS
@@ -51,9 +52,10 @@ REPORTS_WANTED = 100
 VERDICTS = ("met", "partly_met", "not_met", "cannot_be_assessed")
 
 
-def timed(call: Callable[[], Any], runs: int) -> tuple[float, float, Any]:
-    """(median, max) seconds of `runs` calls after a warm one, and the last call's value."""
-    value = call()
+def timed(call: Callable[[], Any], runs: int, warm: bool = True) -> tuple[float, float, Any]:
+    """(median, max) seconds of `runs` calls after a warm one (unless not `warm`: quick runs),
+    and the last call's value."""
+    value = call() if warm else None
     samples = []
     for _ in range(runs):
         started = time.perf_counter()
@@ -62,7 +64,9 @@ def timed(call: Callable[[], Any], runs: int) -> tuple[float, float, Any]:
     return statistics.median(samples), max(samples), value
 
 
-def follow_up(runtime: Runtime, council: str = "org-unit-kf") -> tuple[int, int]:
+def follow_up(
+    runtime: Runtime, council: str = "org-unit-kf", reports_wanted: int = REPORTS_WANTED
+) -> tuple[int, int]:
     """Assess every goal and approve 100 quality reports of the year, by the command handlers;
     then the council (its id) approves the year. Returns (assessments, reports)."""
     rng = random.Random(11)
@@ -87,7 +91,7 @@ def follow_up(runtime: Runtime, council: str = "org-unit-kf") -> tuple[int, int]
     periods = [(u, str(YEAR)) for u in units]
     periods += [(u, f"{YEAR - 1}/{YEAR % 100:02d}") for u in units]
     approved = 0
-    for unit_id, period in periods[:REPORTS_WANTED]:
+    for unit_id, period in periods[:reports_wanted]:
         report = handlers.start_report(uow(), META, unit_id=unit_id, period=period)
         with runtime.pool.connection() as conn:
             served = known.goals_owned_by(conn, unit_id, YEAR)
@@ -130,17 +134,19 @@ def follow_up(runtime: Runtime, council: str = "org-unit-kf") -> tuple[int, int]
     return len(goal_ids), approved
 
 
-def annual_bench(runtime: Runtime, runs: int) -> None:
+def annual_bench(runtime: Runtime, runs: int, small: bool) -> None:
+    indicators, wanted = (100, 10) if small else (1000, REPORTS_WANTED)
     with psycopg.connect(runtime.config.database_url) as conn:
         started = time.perf_counter()
-        _, indicator_ids = municipality(conn, random.Random(7))
+        _, indicator_ids = municipality(conn, random.Random(7), indicators)
         log = BulkLog(conn)
         result_history(log, indicator_ids, random.Random(7))
         log.flush()
     applied = rebuild_own(runtime.pool, runtime.store, runtime.projections)
-    assessed, approved = follow_up(runtime)
+    assessed, approved = follow_up(runtime, reports_wanted=wanted)
+    size = f"300 goals, {indicators:,} indicators, {approved} quality reports"
     print(
-        f"dataset: 100 units, 300 goals, 1,000 indicators, {log.written:,} result events "
+        f"dataset: 100 units, 300 goals, {indicators:,} indicators, {log.written:,} result events "
         f"(2016-2026) folded ({applied:,}); {assessed} assessments, {approved} approved "
         f"quality reports, the year approved; {time.perf_counter() - started:.0f} s to make"
     )
@@ -183,13 +189,24 @@ def annual_bench(runtime: Runtime, runs: int) -> None:
         ("PDF ", cold(get("?format=pdf")), 15.0),
         ("PDF kept", get("?format=pdf"), 15.0),
     ):
-        median, worst, body = timed(call, runs)
+        median, worst, body = timed(call, runs, warm=not small)
         verdict = "within" if median <= target else "OVER"
         print(
             f"  GET {label}  median {median:6.2f} s, max {worst:6.2f} s, "
             f"{len(body) / 1e6:5.1f} MB (target ≤ {target:.0f} s: {verdict})"
         )
-    pdf_layout(doc)
+        what = {"PDF ": "PDF made anew", "PDF kept": "PDF of an unchanged state (kept)"}
+        record(
+            Figure(
+                f"annual report {YEAR} as {what.get(label, label)}, {size}",
+                median,
+                "s",
+                target=at_most(target),
+                note=f"median of {runs}, {len(body) / 1e6:.1f} MB",
+            )
+        )
+    if not small:  # where the time goes: one more PDF, not worth it at quick sizes
+        pdf_layout(doc)
 
 
 def pdf_layout(doc: dict[str, Any]) -> None:
@@ -217,6 +234,9 @@ def pdf_layout(doc: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench annual")
     parser.add_argument("--runs", type=int, default=3, help="timed runs of each form (3)")
+    parser.add_argument(
+        "--small", action="store_true", help="100 indicators and 10 quality reports (quick runs)"
+    )
     args = parser.parse_args(argv)
     with (
         tempfile.TemporaryDirectory() as tmp,
@@ -227,7 +247,7 @@ def main(argv: list[str] | None = None) -> None:
         migrate(url, REPORTS.migrations())
         runtime = Runtime(REPORTS, Config("reports", url, internal_secret=SECRET))
         try:
-            annual_bench(runtime, args.runs)
+            annual_bench(runtime, args.runs, args.small)
         finally:
             runtime.close()
 

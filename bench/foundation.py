@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from bench.table import Figure, at_least, record
 from infra.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
 from services.goals.app import DEFINITION as GOALS
 from services.plans.app import DEFINITION as PLANS
@@ -138,6 +139,37 @@ def bench_consumer(plans: Runtime, config: Config) -> tuple[int, float]:
         return count, rate(count, timed(run))
 
 
+def record_figures(
+    n: int, single: dict[str, float], events: int, batched: float, relayed: int, relay: float
+) -> None:
+    """The table's rows: appends against a raw INSERT of the same rows, measured alike."""
+    record(
+        Figure(
+            f"single-event append through the store, {n:,} commits",
+            single["store_per_s"],
+            "events/s",
+            f"raw INSERT+COMMIT {single['raw_per_s']:,.0f}/s",
+            single["ratio"],
+            at_least(0.7, "ratio"),
+        )
+    )
+    record(
+        Figure(
+            f"batched append, 100-event commands, {events:,} events",
+            batched,
+            "events/s",
+            f"raw INSERT+COMMIT of single rows {single['raw_per_s']:,.0f}/s",
+            batched / single["raw_per_s"],
+            at_least(20_000),
+        )
+    )
+    record(
+        Figure(
+            f"relay to the broker, {relayed:,} events", relay, "events/s", target=at_least(20_000)
+        )
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench foundation")
     parser.add_argument("--single", type=int, default=2000, help="single appends to time")
@@ -168,6 +200,8 @@ def main(argv: list[str] | None = None) -> None:
             print(f"relay: {relayed:,} events at {relay_rate:,.0f} events/s (target ≥ 20,000)")
             consumed, consume_rate = bench_consumer(plans, plans_cfg)
             print(f"consumer apply: {consumed:,} events at {consume_rate:,.0f} events/s")
+            record_figures(args.single, single, args.events, batched, relayed, relay_rate)
+            record(Figure(f"consumer apply, {consumed:,} events", consume_rate, "events/s"))
         finally:
             goals.close()
             plans.close()

@@ -31,6 +31,7 @@ from typing import Any
 import httpx
 import psutil
 
+from bench.table import Figure, at_least, record
 from infra.embedded import free_port
 from shared.identity import Identity, sign, signing_target
 
@@ -313,6 +314,27 @@ def compare(
     print(best["straight"].line(f"{label}, straight to goals"))
     ratio = best["gateway"].per_second / best["straight"].per_second
     print(f"{label}: ratio gateway / straight {ratio:.2f} (target >= 0.5)")
+    through, straight = best["gateway"], best["straight"]
+    record(
+        Figure(
+            f"{label} through the gateway, {clients} clients",
+            through.per_second,
+            "requests/s",
+            f"straight to goals {straight.per_second:,.0f}/s",
+            ratio,
+            at_least(0.5, "ratio"),
+        )
+    )
+    p99, straight_p99 = through.quantile(0.99) * 1000, straight.quantile(0.99) * 1000
+    record(
+        Figure(
+            f"{label} through the gateway, {clients} clients: p99",
+            p99,
+            "ms",
+            f"straight to goals {straight_p99:.1f} ms",
+            p99 / straight_p99,
+        )
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -23,6 +23,7 @@ import psycopg
 from flask import Flask, g
 
 from bench.goals import Gunicorn
+from bench.table import Figure, record
 from infra.embedded import EmbeddedPostgres, free_port
 from services.gateway import audit_trail
 from services.gateway.upstream import Upstreams
@@ -138,6 +139,15 @@ def main(argv: list[str] | None = None) -> None:
                 f"{straight / straight_s:,.0f} events/s"
             )
             print(f"ratio merged / straight: {(merged / seconds) / (straight / straight_s):.2f}")
+            record(
+                Figure(
+                    f"merged event feed through the gateway's view, {merged:,} events",
+                    merged / seconds,
+                    "events/s",
+                    f"each service's own feed {straight / straight_s:,.0f}/s",
+                    (merged / seconds) / (straight / straight_s),
+                )
+            )
         finally:
             if upstreams is not None:
                 upstreams.close()

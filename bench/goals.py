@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from bench.table import Figure, at_most, record
 from infra.embedded import EmbeddedPostgres, free_port
 from services.goals import handlers, queries
 from services.goals.app import DEFINITION as GOALS
@@ -188,6 +189,13 @@ def build_structure(runtime: Runtime, strategic: int = 60, per_strategic: int = 
     return world
 
 
+def decided_in_round(r: int) -> dt.date:
+    """The day round r's decisions are dated: a week after the last round's, from the
+    adoptions on (a revision may not predate the goal's last decision), never after TODAY (a
+    decision dated in the future is refused)."""
+    return min(dt.date(2023, 3, 1) + dt.timedelta(weeks=r), TODAY)
+
+
 def history_rounds(world: World) -> Iterator[list[tuple[str, str, int, list[Any]]]]:
     """Rounds of further history, each one transaction: (stream, type, version, events).
 
@@ -202,7 +210,7 @@ def history_rounds(world: World) -> Iterator[list[tuple[str, str, int, list[Any]
         for i, ind in enumerate(world.indicators):
             owning = world.goals[ind.goal_id]
             owner = world.unit(owning.owner_unit_id)
-            decided = decision_by(owner, dt.date(2023 + r % 4, 1 + r % 12, 1), r)
+            decided = decision_by(owner, decided_in_round(r), r)
             decider = Decider.of_unit(owner.id, owner.kind, owner.name)
             events = []
             for year in YEARS:
@@ -216,7 +224,7 @@ def history_rounds(world: World) -> Iterator[list[tuple[str, str, int, list[Any]
         for g in list(world.goals.values())[r % 4 :: 4]:
             owner = world.unit(g.owner_unit_id)
             content = GoalContent(f"{g.content.title.split(' (')[0]} (rev {r})", f"Revision {r}")
-            decided_on = dt.date(2023 + r % 4, 1 + r % 12, 1)
+            decided_on = decided_in_round(r)
             events = g.revise(
                 content,
                 g.placement,
@@ -264,7 +272,11 @@ def time_runs(fn: Callable[[], Any], runs: int) -> list[float]:
     return samples
 
 
-def bench_tree(runtime: Runtime, instants: dict[str, dt.datetime | None], runs: int) -> None:
+def bench_tree(
+    runtime: Runtime, instants: dict[str, dt.datetime | None], runs: int
+) -> dict[str, list[float]]:
+    """Times the tree at each instant; returns the HTTP samples by label."""
+    timings: dict[str, list[float]] = {}
     app = create_app(runtime.config, runtime)
     client = app.test_client()
     for label, as_of in instants.items():
@@ -281,6 +293,7 @@ def bench_tree(runtime: Runtime, instants: dict[str, dt.datetime | None], runs: 
             sizes.append(len(response.get_data()))
 
         over_http = time_runs(get, runs)
+        timings[label] = over_http
         indicators = sum(
             len(g["indicators"]) + sum(len(o["indicators"]) for o in g["operational_goals"])
             for a in tree["development_areas"]
@@ -291,6 +304,28 @@ def bench_tree(runtime: Runtime, instants: dict[str, dt.datetime | None], runs: 
             f"goal_tree median {ms(statistics.median(query))}, p95 {ms(percentile(query, 95))} | "
             f"GET /goals/tree median {ms(statistics.median(over_http))}, "
             f"p95 {ms(percentile(over_http, 95))}, {sizes[-1] / 1024:,.0f} KiB"
+        )
+    return timings
+
+
+def record_tree(timings: dict[str, list[float]], goals: int, events: int) -> None:
+    """Rows: the tree as of a past instant over HTTP, against the current rows in the run."""
+    labels = list(timings)
+    current = percentile(timings[labels[-1]], 95) * 1000
+    for label in labels[:-1:]:
+        if not label.startswith(("start", "middle")):
+            continue
+        p95 = percentile(timings[label], 95) * 1000
+        record(
+            Figure(
+                f"goal tree as_of {label.split(' (')[0]} over HTTP p95, {goals} goals, "
+                f"{events:,} events",
+                p95,
+                "ms",
+                f"current rows {current:.1f} ms",
+                p95 / current,
+                at_most(200),
+            )
         )
 
 
@@ -421,6 +456,7 @@ def drive(
 
 
 def bench_commands(port: int, parent_id: str, clients: int, seconds: float) -> None:
+    """Commands/s and latency of `clients` threads; recorded as two rows."""
     run = uuid.uuid4().hex[:6]
     tallies = [Tally() for _ in range(clients)]
     start = time.perf_counter()
@@ -449,6 +485,9 @@ def bench_commands(port: int, parent_id: str, clients: int, seconds: float) -> N
         f"{ms(statistics.median(latencies))}, p99 {ms(percentile(latencies, 99))}"
         + (f", refused {refused}" if refused else "")
     )
+    what = f"goals commands over HTTP (gunicorn), {clients} client(s)"
+    record(Figure(f"{what}: create or rename a unit", len(latencies) / elapsed, "commands/s"))
+    record(Figure(f"{what}: p99", percentile(latencies, 99) * 1000, "ms"))
 
 
 # -- the run ---------------------------------------------------------------------------------------
@@ -460,6 +499,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=20, help="timed goal trees per instant")
     parser.add_argument("--seconds", type=float, default=10.0, help="per client count")
     parser.add_argument("--clients", default="1,4,8", help="client thread counts")
+    parser.add_argument("--strategic", type=int, default=60, help="strategic goals (4 below each)")
     args = parser.parse_args(argv)
     with (
         tempfile.TemporaryDirectory() as tmp,
@@ -471,7 +511,7 @@ def main(argv: list[str] | None = None) -> None:
         try:
             print(f"PostgreSQL {pg.url()} durable (fsync on); {os.cpu_count()} CPUs")
             started = time.perf_counter()
-            world = build_structure(runtime)
+            world = build_structure(runtime, args.strategic)
             with runtime.pool.connection() as conn:
                 structure = runtime.store.last_position(conn)
                 (start,) = conn.execute("SELECT max(recorded_at) FROM events").fetchone()
@@ -489,7 +529,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"{time.perf_counter() - started:.0f} s"
             )
             print(f"a. goal tree for {len(world.goals)} goals, {args.runs} runs (target ≤ 200 ms):")
-            bench_tree(
+            timings = bench_tree(
                 runtime,
                 {
                     "start (structure built)": start,
@@ -499,6 +539,7 @@ def main(argv: list[str] | None = None) -> None:
                 },
                 args.runs,
             )
+            record_tree(timings, len(world.goals), total)
             server = Gunicorn(url, Path(tmp) / "gunicorn.log")
             try:
                 server.wait_ready()

@@ -27,6 +27,7 @@ from typing import Any
 
 import psycopg
 
+from bench.table import Figure, record
 from infra.embedded import EmbeddedPostgres, free_port
 from services.reports.app import DEFINITION as REPORTS
 from services.reports.kolada import KoladaClient
@@ -191,8 +192,22 @@ def main(argv: list[str] | None = None) -> None:
             kolada_indicators(conn, kpis)
         runtime = Runtime(REPORTS, Config("reports", url))
         try:
-            show("first import", *timed_import(runtime, server, years))
-            show("re-import (unchanged)", *timed_import(runtime, server, years))
+            first = timed_import(runtime, server, years)
+            show("first import", *first)
+            again = timed_import(runtime, server, years)
+            show("re-import (unchanged)", *again)
+            size = f"{args.kpis:,} KPIs x 5 municipalities x {args.years} years"
+            first_rate = first[0].planned / first[1]
+            record(Figure(f"Kolada first import, {size}", first_rate, "values/s"))
+            record(
+                Figure(
+                    f"Kolada re-import, all unchanged, {size}",
+                    again[0].planned / again[1],
+                    "values/s",
+                    "the first import",
+                    (again[0].planned / again[1]) / first_rate,
+                )
+            )
         finally:
             runtime.close()
 

@@ -22,6 +22,7 @@ from pathlib import Path
 import psycopg
 
 from bench.foundation import META, unit_event
+from bench.table import Figure, record
 from infra.embedded import EmbeddedPostgres, free_port
 from services.goals.app import DEFINITION as GOALS
 from shared import versions
@@ -149,6 +150,36 @@ def main(argv: list[str] | None = None) -> None:
             steps = [line for line in caught.lines if re.search("last step", line)]
             for line in steps:
                 print(f"  {line}")
+            took = [
+                float(m.group(1)) for line in steps if (m := re.search(r"took ([0-9.]+) s", line))
+            ]
+            if took:
+                record(Figure("the rebuild's locked last step under load", max(took) * 1000, "ms"))
+            record(
+                Figure(
+                    f"rebuild of goals' read models alone, {alone:,} events",
+                    alone / alone_s,
+                    "events/s",
+                )
+            )
+            record(
+                Figure(
+                    f"rebuild while {args.clients} clients write, {applied:,} events",
+                    applied / seconds,
+                    "events/s",
+                    "the rebuild alone",
+                    (applied / seconds) / (alone / alone_s),
+                )
+            )
+            record(
+                Figure(
+                    f"{args.clients} writing clients' p99 during the rebuild",
+                    p99(window) * 1000,
+                    "ms",
+                    f"without a rebuild {p99(base.latencies) * 1000:.1f} ms",
+                    p99(window) / p99(base.latencies),
+                )
+            )
             failures = base.failures + during.failures
             print(f"failed commands: {len(failures)}" + (f" ({failures[0]!r})" if failures else ""))
         finally:

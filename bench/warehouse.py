@@ -38,6 +38,7 @@ import psycopg
 
 from bench.goals import build_structure
 from bench.reports import BulkLog, municipality, result_history
+from bench.table import Figure, at_least, at_most, record
 from infra.embedded import EmbeddedPostgres, free_port
 from services.goals.app import DEFINITION as GOALS
 from services.reports.app import DEFINITION as REPORTS
@@ -167,6 +168,27 @@ def export_bench(pg: EmbeddedPostgres, events: int, check: bool, runs: int) -> N
             f"  exporting process: peak RSS {peak / 1024:,.0f} MB ({before / 1024:,.0f} MB with "
             f"the app loaded, before the export; target ≤ 200 MB)"
         )
+        record(
+            Figure(
+                f"JSONL events export of {exports[0]['events']:,} events",
+                rate,
+                "events/s",
+                f"COPY … TO STDOUT {copy_rate:,.0f} rows/s",
+                rate / copy_rate,
+                at_least(0.5, "ratio"),
+                note=f"median of {runs} interleaved pairs",
+            )
+        )
+        record(
+            Figure(
+                f"peak RSS of the exporting process, {exports[0]['events']:,} events",
+                peak / 1024,
+                "MB",
+                f"app loaded, before the export {before / 1024:,.0f} MB",
+                peak / before,
+                at_most(200),
+            )
+        )
         if check:
             run_export(url, out)  # once more into a file, untimed
             started = time.perf_counter()
@@ -232,6 +254,7 @@ def csv_bench(pg: EmbeddedPostgres) -> None:
                     f"{seconds * 1000:.0f} ms (median of 3)"
                 )
         print(f"  all tables of both: {total:.2f} s")
+        record(Figure("CSV snapshot of every table, municipality-sized", total, "s"))
     finally:
         goals.close()
         reports.close()

@@ -45,6 +45,7 @@ from bench.annual import follow_up
 from bench.goals import META as GOALS_META
 from bench.goals import World, build_structure, decision_by
 from bench.reports import BulkLog, percentile, result_history
+from bench.table import Figure, at_most, record
 from infra.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
 from services.gateway import key_commands
 from services.gateway.app import DEFINITION as GATEWAY
@@ -82,7 +83,7 @@ SERVICES: dict[str, tuple[ServiceDefinition, Callable[..., Any]]] = {
 # -- the dataset ---------------------------------------------------------------------------------
 
 
-def grow(runtime: Runtime, world: World) -> None:
+def grow(runtime: Runtime, world: World, more_indicators: int = MORE_INDICATORS) -> None:
     """Units under the committees and more indicators on the operational goals, by the goals
     service's handlers, up to the municipality's size."""
     uow = runtime.uow
@@ -92,7 +93,7 @@ def grow(runtime: Runtime, world: World) -> None:
             uow(), GOALS_META, name=f"Enhet {u + 1}", kind="unit", parent_id=committee.id
         )
     operational = [g for g in world.goals.values() if g.level == "operational"]
-    for k in range(MORE_INDICATORS):
+    for k in range(more_indicators):
         goal = operational[k % len(operational)]
         goals_handlers.define_indicator(
             uow(),
@@ -135,12 +136,13 @@ def indicator_ids(goals: Runtime) -> list[str]:
     return [str(r[0]) for r in rows]
 
 
-def dataset(runtimes: dict[str, Runtime]) -> str:
-    """Makes the dataset; returns a line saying what it is."""
+def dataset(runtimes: dict[str, Runtime], small: bool = False) -> str:
+    """Makes the dataset (a tenth of the goals and indicators when `small`, for quick runs);
+    returns a line saying what it is."""
     started = time.perf_counter()
     goals, reports = runtimes["goals"], runtimes["reports"]
-    world = build_structure(goals)
-    grow(goals, world)
+    world = build_structure(goals, strategic=6) if small else build_structure(goals)
+    grow(goals, world, 40 if small else MORE_INDICATORS)
     relay_all(goals)
     consumed = rebuild_consumed(reports.config, reports.pool, reports.applier)
     indicators = indicator_ids(goals)
@@ -149,7 +151,7 @@ def dataset(runtimes: dict[str, Runtime]) -> str:
         result_history(log, indicators, random.Random(7))
         log.flush()
     rebuild_own(reports.pool, reports.store, reports.projections)
-    assessed, approved = follow_up(reports, world.council.id)
+    assessed, approved = follow_up(reports, world.council.id, 10 if small else 100)
     return (
         f"dataset: 100 units, {len(world.goals)} goals, {len(indicators):,} indicators "
         f"(goals' events relayed, {consumed.applied:,} consumed by reports), {log.written:,} "
@@ -320,6 +322,9 @@ def report(label: str, samples: list[float], size: int) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench web")
     parser.add_argument("--runs", type=int, default=50, help="of each page (50)")
+    parser.add_argument(
+        "--small", action="store_true", help="a tenth of the goals and indicators (quick runs)"
+    )
     args = parser.parse_args(argv)
     with (
         tempfile.TemporaryDirectory() as tmp,
@@ -327,7 +332,7 @@ def main(argv: list[str] | None = None) -> None:
         EmbeddedBroker(free_port()) as broker,
         system(pg, broker) as (gateway, gateway_runtime, runtimes),
     ):
-        print(dataset(runtimes))
+        print(dataset(runtimes, args.small))
         ids = sample_ids(runtimes)
         public = gateway.test_client()
         reviewer = None
@@ -340,6 +345,16 @@ def main(argv: list[str] | None = None) -> None:
                 client = reviewer if needs_session else public
                 samples, size = time_page(client, path, args.runs)
             print(report(label, samples, size))
+            record(
+                Figure(
+                    f"page render p95: {label}",
+                    percentile(samples, 95) * 1000,
+                    "ms",
+                    target=at_most(TARGET_P95 * 1000),
+                    note=f"{args.runs} runs, {size / 1000:,.0f} kB"
+                    + (", a tenth-size dataset" if args.small else ""),
+                )
+            )
 
 
 if __name__ == "__main__":
