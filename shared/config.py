@@ -29,6 +29,9 @@ class ConfigError(RuntimeError):
 
 
 ENVIRONMENTS = ("development", "production")
+#: the fewest different characters a production internal secret may have: a random hex secret
+#: of 32 characters has 8 or more with overwhelming odds; 32 blanks or one repeated letter do not
+MIN_SECRET_VARIETY = 8
 #: the shortest internal secret production accepts: 32 characters (e.g. 24 random bytes in
 #: base64); a short one is a password someone typed, not a key
 MIN_SECRET_LENGTH = 32
@@ -264,6 +267,12 @@ def _require_production_secrets(service: str, internal_secret: str, bootstrap_ke
             f"STYRKORT_INTERNAL_SECRET is too short ({len(internal_secret)} characters; "
             f"production needs at least {MIN_SECRET_LENGTH}, e.g. `openssl rand -hex 32`)"
         )
+    if len(set(internal_secret.strip())) < MIN_SECRET_VARIETY:
+        raise ConfigError(
+            f"STYRKORT_INTERNAL_SECRET is guessable (fewer than {MIN_SECRET_VARIETY} different "
+            "characters, e.g. one letter repeated or blanks); production needs a random one, "
+            "e.g. `openssl rand -hex 32`"
+        )
     if service == "gateway" and not bootstrap_key:
         raise ConfigError(
             "STYRKORT_ADMIN_BOOTSTRAP_KEY is not set; the gateway in production needs its first "
@@ -376,7 +385,8 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "all",
         "HMAC secret the gateway signs identities with and the services check; production: "
-        f"required, at least {MIN_SECRET_LENGTH} characters",
+        f"required, at least {MIN_SECRET_LENGTH} characters and random (at least "
+        f"{MIN_SECRET_VARIETY} different ones)",
     ),
     Setting(
         "STYRKORT_ADMIN_BOOTSTRAP_KEY",

@@ -43,7 +43,7 @@ def test_unknown_service_is_refused() -> None:
         Config.from_env("budget", {"DATABASE_URL": "x"})
 
 
-STRONG = "s" * 32
+STRONG = "0123456789abcdef" * 2
 KEY = "sk_0123456789abcdef0123_" + "A" * 43
 
 
@@ -67,6 +67,13 @@ def test_production_refuses_a_short_internal_secret() -> None:
     with pytest.raises(ConfigError, match=r"STYRKORT_INTERNAL_SECRET is too short \(31"):
         production(STYRKORT_INTERNAL_SECRET="s" * 31)
     assert production(STYRKORT_INTERNAL_SECRET=STRONG).environment == "production"
+
+
+@pytest.mark.parametrize("secret", ["s" * 40, " " * 40, "ab" * 20, "\t" + "1234567" * 5])
+def test_production_refuses_a_guessable_internal_secret(secret: str) -> None:
+    with pytest.raises(ConfigError, match=r"^STYRKORT_INTERNAL_SECRET is guessable") as info:
+        production(STYRKORT_INTERNAL_SECRET=secret)
+    assert secret not in str(info.value)
 
 
 def test_the_gateway_in_production_needs_a_bootstrap_key_the_services_do_not() -> None:
