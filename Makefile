@@ -37,10 +37,11 @@ test: lint
 	$(BIN)/python -m pytest -p no:cacheprovider
 
 ## Fault injection: 20 random SIGKILLs under load, then the data checked (`make test` runs a
-## short version). FAULT_SEED=N replays a run's kills.
+## short version). -s shows the seed, each kill and the accepted / lost / duplicated /
+## retried counts on a passing run too. FAULT_SEED=N replays a run's kills.
 FAULT_KILLS ?= 20
 test-fault: $(STAMP)
-	FAULT_KILLS=$(FAULT_KILLS) $(BIN)/python -m pytest -p no:cacheprovider tests/fault
+	FAULT_KILLS=$(FAULT_KILLS) $(BIN)/python -m pytest -p no:cacheprovider -s tests/fault
 
 ## Steady mixed load on the dev stack for MINUTES; writes bench/results/soak.md and soak.svg.
 MINUTES ?= 30
